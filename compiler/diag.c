@@ -1,0 +1,73 @@
+#include "diag.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void moosec_diag_init(moosec_diag *diag, FILE *out) {
+    memset(diag, 0, sizeof(*diag));
+    diag->out = out;
+    diag->max_errors = 100;
+}
+
+static const char *severity_name(moosec_severity sev) {
+    switch (sev) {
+    case MOOSEC_ERROR:
+        return "error";
+    case MOOSEC_WARNING:
+        return "warning";
+    case MOOSEC_NOTE:
+        return "note";
+    }
+    return "error";
+}
+
+/* The source line, then a caret line that keeps the line's tabs so it aligns. */
+static void diag_show_line(FILE *out, moosec_loc loc) {
+    size_t len;
+    const char *line = moosec_source_line(loc.src, loc.begin, &len);
+    uint32_t line_begin = (uint32_t)(line - loc.src->text);
+    fprintf(out, " %.*s\n ", (int)len, line);
+    uint32_t col_off = loc.begin - line_begin;
+    for (uint32_t i = 0; i < col_off && i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if ((c & 0xC0) == 0x80)
+            continue; /* one mark per character */
+        fputc(c == '\t' ? '\t' : ' ', out);
+    }
+    fputc('^', out);
+    uint32_t end = loc.end;
+    if (end > line_begin + len)
+        end = line_begin + (uint32_t)len;
+    for (uint32_t i = loc.begin + 1; i < end; i++)
+        if (((unsigned char)loc.src->text[i] & 0xC0) != 0x80)
+            fputc('~', out);
+    fputc('\n', out);
+}
+
+void moosec_diag_report(moosec_diag *diag, moosec_severity sev, moosec_loc loc,
+                        const char *fmt, ...) {
+    if (sev == MOOSEC_ERROR)
+        diag->errors++;
+    else if (sev == MOOSEC_WARNING)
+        diag->warnings++;
+    if (diag->max_errors && diag->errors > diag->max_errors) {
+        if (sev == MOOSEC_ERROR && diag->errors == diag->max_errors + 1)
+            fprintf(diag->out, "moosec: too many errors, stopping after %u\n",
+                    diag->max_errors);
+        return;
+    }
+    if (loc.src) {
+        unsigned line, col;
+        moosec_source_position(loc.src, loc.begin, &line, &col);
+        fprintf(diag->out, "%s:%u:%u: %s: ", loc.src->path, line, col, severity_name(sev));
+    } else {
+        fprintf(diag->out, "moosec: %s: ", severity_name(sev));
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(diag->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', diag->out);
+    if (loc.src)
+        diag_show_line(diag->out, loc);
+}
