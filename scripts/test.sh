@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds and runs the whole test suite:
+#   1. gcc build, every test (ctest)
+#   2. clang build with warnings as errors
+#   3. ASan + UBSan build, every test
+#   4. libFuzzer targets, each for a bounded time
+# MOOSE_TEST_QUICK=1 runs step 1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+
+bash scripts/deps.sh test
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "gcc build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+if [ "${MOOSE_TEST_QUICK:-0}" = 1 ]; then
+  exit 0
+fi
+
+step "clang build (warnings are errors)"
+cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang >/dev/null
+cmake --build build-clang -j"$jobs"
+
+step "sanitizer build (ASan + UBSan) and tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DMOOSE_SANITIZE=ON \
+  -DMOOSE_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE nosan
+
+step "fuzz targets (bounded runs)"
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMOOSE_FUZZ=ON \
+  -DMOOSE_BUILD_BENCH=OFF -DMOOSE_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs"
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
