@@ -1,0 +1,235 @@
+/*
+ * The runtime's side of observability: how streams, transforms and sinks
+ * record what they do, and how the app owns, serves and shows it.
+ *
+ * Recording is lock-free: counters live in per-thread stripes of atomics
+ * (each thread adds to its own cache line, reads sum the stripes), latency
+ * histograms have log-linear buckets incremented atomically and merged on
+ * read. A NULL component is accepted everywhere and records nothing, so
+ * metrics can be switched off by not registering components.
+ *
+ * Set-up (cold): the app creates a registry, registers its components once
+ * (moose__metrics_registry_add_app() does it from the app descriptor) and
+ * keeps the moose__component pointers next to the workers that use them.
+ */
+#ifndef MOOSE__METRICS_H
+#define MOOSE__METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "moose/codec.h"
+#include "moose/metrics.h"
+#include "moose/schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct moose_app moose_app;
+
+/* Implemented by the app (runtime/app*.c): the registry it owns, or NULL. */
+moose_metrics_registry *moose__app_metrics(moose_app *app);
+
+/* ---- counters ---- */
+
+typedef enum moose__counter {
+    MOOSE__C_RECORDS_IN = 0,
+    MOOSE__C_RECORDS_OUT,
+    MOOSE__C_BYTES_IN,
+    MOOSE__C_BYTES_OUT,
+    MOOSE__C_FILTERED,
+    MOOSE__C_TRANSFORM_ERRORS,
+    MOOSE__C_DLQ,
+    MOOSE__C_RETRIES,
+    MOOSE__C_BATCHES,
+    /* Only moose__metrics_validated() touches these two. */
+    MOOSE__C_VALID,
+    MOOSE__C_INVALID,
+    MOOSE__C_COUNT
+} moose__counter;
+
+typedef enum moose__latency {
+    MOOSE__L_WRITE_ACK = 0, /* moose_write() called -> broker acknowledged */
+    MOOSE__L_TRANSFORM,     /* inside the user's transform function */
+    MOOSE__L_END_TO_END,    /* the record's timestamp -> inserted into its table */
+    MOOSE__L_COUNT
+} moose__latency;
+
+#define MOOSE__METRICS_STRIPES 8
+#define MOOSE__HIST_STRIPES 4
+/* 16 linear sub-buckets per power of two (<= 6.25 % error), up to 2^40 ns (18 min). */
+#define MOOSE__HIST_SUB_BITS 4
+#define MOOSE__HIST_MAX_EXP 40
+#define MOOSE__HIST_BUCKETS ((MOOSE__HIST_MAX_EXP - MOOSE__HIST_SUB_BITS + 2) << MOOSE__HIST_SUB_BITS)
+
+typedef struct moose__counter_stripe {
+    _Alignas(64) _Atomic uint64_t v[MOOSE__C_COUNT];
+} moose__counter_stripe;
+
+typedef struct moose__hist_stripe {
+    _Alignas(64) _Atomic uint64_t sum_ns;
+    _Atomic uint64_t max_ns;
+    _Atomic uint64_t buckets[MOOSE__HIST_BUCKETS];
+} moose__hist_stripe;
+
+typedef struct moose__hist {
+    moose__hist_stripe stripes[MOOSE__HIST_STRIPES];
+} moose__hist;
+
+typedef struct moose__component moose__component;
+
+/* A thread's stripe, 1-based (0: not assigned yet). */
+extern _Thread_local unsigned moose__metrics_tls_stripe;
+unsigned moose__metrics_stripe_assign(void);
+
+static inline unsigned moose__metrics_stripe(void) {
+    unsigned s = moose__metrics_tls_stripe;
+    if (s == 0)
+        s = moose__metrics_stripe_assign();
+    return s - 1;
+}
+
+/* The component's counter stripes (the first member of moose__component). */
+static inline moose__counter_stripe *moose__component_stripes(moose__component *c) {
+    return (moose__counter_stripe *)(void *)c;
+}
+
+/* Adds N to counter WHICH of component C (NULL: nothing). */
+static inline void moose__count(moose__component *c, moose__counter which, uint64_t n) {
+    if (c == NULL)
+        return;
+    moose__counter_stripe *s = moose__component_stripes(c) + moose__metrics_stripe();
+    atomic_fetch_add_explicit(&s->v[which], n, memory_order_relaxed);
+}
+
+/* Records one latency of NS nanoseconds (NULL component: nothing). */
+void moose__latency_record(moose__component *c, moose__latency which, uint64_t ns);
+
+/* CLOCK_MONOTONIC, nanoseconds: what latencies are measured with. */
+uint64_t moose__metrics_now_ns(void);
+/* CLOCK_REALTIME, microseconds since 1970: to compare with moose_datetime stamps. */
+int64_t moose__metrics_wall_us(void);
+
+/* Consumer lag of PARTITION (messages behind the high watermark); set by consumers. */
+void moose__metrics_set_lag(moose__component *c, int32_t partition, int64_t lag);
+
+/*
+ * The outcome of one validation of RECORD (LEN bytes, may be NULL) on C:
+ * ERRS NULL or empty counts a pass; otherwise a failure, with every field
+ * error counted per path and rule and the record kept among the samples.
+ * This is the only way to count invalid records (moose_metrics.invalid).
+ */
+void moose__metrics_validated(moose__component *c, const char *record, size_t len,
+                              const moose_errors *errs);
+
+/* ---- facts that health is evaluated from ---- */
+
+/* The component is alive (workers call it at least once per poll loop). */
+void moose__metrics_heartbeat(moose__component *c);
+/* The table store refuses inserts (WHY: a sentence), or works again (FAILING false). */
+void moose__metrics_sink_failing(moose__component *c, bool failing, const char *why);
+/* The Kafka cluster answers, or not (WHY: what failed). */
+void moose__metrics_set_broker_up(moose_metrics_registry *reg, bool up, const char *why);
+
+/* ---- registry (cold path) ---- */
+
+/* NULL with ERRSTR filled on failure. */
+moose_metrics_registry *moose__metrics_registry_new(char *errstr, size_t errstr_size);
+/* Stops the sampler, frees every component. Accepts NULL. */
+void moose__metrics_registry_free(moose_metrics_registry *reg);
+
+/* Registers every stream, transform and table sink of DESC. 0 or MOOSE_ENOMEM. */
+int moose__metrics_registry_add_app(moose_metrics_registry *reg, const moose_app_desc *desc);
+
+/* The component KIND/NAME, created when missing. NULL when memory runs out. */
+moose__component *moose__metrics_component(moose_metrics_registry *reg, moose_component_kind kind,
+                                           const char *name);
+/* The component KIND/NAME, or NULL. */
+moose__component *moose__metrics_find(moose_metrics_registry *reg, moose_component_kind kind,
+                                      const char *name);
+
+/*
+ * Samples every component's totals into its per-second ring (rates, progress
+ * for stall detection). The sampler thread calls it once a second; tests call
+ * it with their own clock (NOW_MS: any monotonic milliseconds).
+ */
+void moose__metrics_tick(moose_metrics_registry *reg, uint64_t now_ms);
+/* Starts a thread that ticks once a second until the registry is freed. 0 or MOOSE_ENOMEM. */
+int moose__metrics_start_sampler(moose_metrics_registry *reg);
+
+/* Health as of NOW_MS (the clock moose__metrics_tick() was given). NAME NULL: everything. */
+int moose__metrics_health_at(moose_metrics_registry *reg, moose_component_kind kind,
+                             const char *name, uint64_t now_ms, moose_health *out);
+
+/* Visits every component in registration order (under the registry's lock: no registering). */
+typedef void (*moose__component_visit_fn)(moose_component_kind kind, const char *name,
+                                          moose__component *c, void *opaque);
+void moose__metrics_each(moose_metrics_registry *reg, moose__component_visit_fn fn, void *opaque);
+
+/* A component's metrics and validation statistics (what the public getters return). */
+void moose__component_snapshot(moose_metrics_registry *reg, moose__component *c,
+                               moose_metrics *out);
+void moose__component_validation(moose__component *c, moose_validation_stats *out);
+
+/* ---- exposition ---- */
+
+/* The Prometheus text format (version 0.0.4) of every component. 0 or MOOSE_ENOMEM. */
+int moose__metrics_prometheus(moose_metrics_registry *reg, FILE *out);
+/* JSON documents served at /health, /streams and /validation (malloc'd; NULL: no memory). */
+char *moose__metrics_health_json(moose_metrics_registry *reg, moose_health_status *status);
+char *moose__metrics_streams_json(moose_metrics_registry *reg);
+char *moose__metrics_validation_json(moose_metrics_registry *reg);
+
+/* ---- HTTP server (libmicrohttpd) ---- */
+
+typedef struct moose__http moose__http;
+
+/*
+ * Serves /metrics, /health, /validation and /streams of REG on ADDR
+ * ("127.0.0.1:9464", "0.0.0.0:0", ":8080" = 127.0.0.1; port 0 picks a free
+ * one). NULL with ERRSTR filled on failure.
+ */
+moose__http *moose__http_start(moose_metrics_registry *reg, const char *addr, char *errstr,
+                               size_t errstr_size);
+/* The port actually bound (useful with port 0). */
+uint16_t moose__http_port(const moose__http *http);
+/* "127.0.0.1:40123": what a client connects to. */
+const char *moose__http_address(const moose__http *http);
+/* Accepts NULL. */
+void moose__http_stop(moose__http *http);
+
+/* ---- command line: `APP metrics [--json]`, `APP health` against a running app ---- */
+
+/*
+ * Fetches HTTP_ADDR's /streams and prints a compact table (JSON as served
+ * with JSON true) to OUT; problems go to ERR. Returns the exit status: 0, or
+ * 2 when the app cannot be reached (the message names the address).
+ */
+int moose__cli_metrics(const char *http_addr, bool json, FILE *out, FILE *err);
+/* Prints HTTP_ADDR's /health; exit status 0 healthy or degraded, 1 unhealthy, 2 unreachable. */
+int moose__cli_health(const char *http_addr, bool json, FILE *out, FILE *err);
+
+/* ---- status line of `APP run` ---- */
+
+typedef struct moose__status moose__status;
+
+/*
+ * Every INTERVAL_MS, shows totals and rates (records/s in and out, lag,
+ * errors) on OUT: one line refreshed in place when OUT is a terminal,
+ * a plain log line every time otherwise. NULL when memory runs out.
+ */
+moose__status *moose__status_start(moose_metrics_registry *reg, FILE *out, int interval_ms);
+/* Stops the thread; on a terminal, ends the line. Accepts NULL. */
+void moose__status_stop(moose__status *st);
+/* The status as one line of text (no newline): what the two forms above print. */
+void moose__status_format(moose_metrics_registry *reg, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
