@@ -26,6 +26,7 @@ typedef struct moose_config {
     const char *const *kafka_props; /* "key=value" pairs passed to librdkafka, NULL-terminated */
     const char *http;         /* "127.0.0.1:PORT" for /metrics, /health; NULL: off */
     const char *log_level;    /* "debug", "info" (default), "warn", "error" */
+    size_t max_record_bytes;  /* longest record accepted from a file or a topic (0: 1 MiB) */
 } moose_config;
 
 /* Connects (or starts / finds the embedded broker). NULL with ERRSTR filled on failure. */
