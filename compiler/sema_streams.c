@@ -1,0 +1,249 @@
+/*
+ * Streams: the model (which must have a Key: it is the Kafka message key),
+ * the topic, the destination table (declared, or implied and created here),
+ * parallelism, retention and the validation policy.
+ */
+#include <string.h>
+
+#include "sema_internal.h"
+
+static const char *const stream_props[] = {
+    "name", "destination", "parallelism", "retention_period", "validation", NULL,
+};
+static const char *const validation_props[] = {"on_invalid", "allow_extra_fields", NULL};
+
+#define PARALLELISM_MAX 1024
+#define TOPIC_MAX 249
+
+static const moosec_prop *prop(const moosec_stream *st, const char *name) {
+    return moosec__sema_prop((const moosec_prop *const *)st->props.items, st->props.len, name);
+}
+
+static void wrong_kind(moosec_sema *s, const char *name, const moosec_value *v,
+                       const char *expected) {
+    moosec_error(s->diag, v->loc, "%s must be %s, found %s", name, expected,
+                 moosec__value_desc(v));
+}
+
+/* Kafka's rule for topic names (kafka.common.internals.Topic). */
+static void check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
+    const char *t = st->topic;
+    size_t len = strlen(t);
+    if (len == 0) {
+        moosec_error(s->diag, loc, "topic name cannot be empty");
+        return;
+    }
+    if (len > TOPIC_MAX) {
+        moosec_error(s->diag, loc, "topic name is %zu characters long; Kafka allows at most %d",
+                     len, TOPIC_MAX);
+        return;
+    }
+    if (strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
+        moosec_error(s->diag, loc, "topic name cannot be '%s'", t);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
+                moosec_error(s->diag, loc,
+                             "topic name \"%s\" contains '%c': Kafka allows only letters, "
+                             "digits, '.', '_' and '-'",
+                             t, c);
+            else
+                moosec_error(s->diag, loc,
+                             "topic name contains byte 0x%02x: Kafka allows only letters, "
+                             "digits, '.', '_' and '-'",
+                             (unsigned char)c);
+            return;
+        }
+    }
+}
+
+static void check_name(moosec_sema *s, moosec_stream *st, moosec_symtab *topics) {
+    const moosec_prop *p = prop(st, "name");
+    moosec_loc loc = st->loc;
+    st->topic = st->name;
+    if (p) {
+        if (p->value->kind != MOOSEC_VALUE_STRING) {
+            wrong_kind(s, "name", p->value, "the topic name as a string literal");
+            return;
+        }
+        st->topic = p->value->text;
+        loc = p->value->loc;
+        if (strlen(st->topic) != p->value->text_len) {
+            moosec_error(s->diag, loc, "topic name cannot contain a NUL character");
+            return;
+        }
+    }
+    check_topic(s, st, loc);
+    moosec_stream *first = moosec_symtab_put(topics, st->topic, st);
+    if (first) {
+        moosec_error(s->diag, loc, "streams '%s' and '%s' use the same topic \"%s\"", first->name,
+                     st->name, st->topic);
+        moosec_note(s->diag, first->loc, "stream '%s' is declared here", first->name);
+    }
+}
+
+static moosec_table *implied_table(moosec_sema *s, moosec_stream *st, const moosec_value *v) {
+    moosec_table *t = moosec_arena_alloc(s->arena, sizeof(*t));
+    t->name = v->text;
+    t->loc = v->loc;
+    t->model_name = st->model_name;
+    t->model_loc = st->model_loc;
+    t->implied = true;
+    t->model = st->model;
+    if (st->model->key)
+        MOOSEC_VEC_PUSH(s->arena, t->order_by, st->model->key);
+    MOOSEC_VEC_PUSH(s->arena, s->schema->tables, t);
+    moosec_symtab_put(&s->tables, t->name, t);
+    return t;
+}
+
+static void check_destination(moosec_sema *s, moosec_stream *st, moosec_symtab *used_tables) {
+    const moosec_prop *p = prop(st, "destination");
+    if (!p)
+        return;
+    const moosec_value *v = p->value;
+    if (v->kind != MOOSEC_VALUE_IDENT) {
+        wrong_kind(s, "destination", v, "a table name");
+        return;
+    }
+    moosec_table *t = moosec_symtab_get(&s->tables, v->text);
+    if (!t) {
+        if (moosec_symtab_get(&s->streams, v->text)) {
+            moosec_error(s->diag, v->loc,
+                         "destination '%s' is a stream; a destination is a table (streams are "
+                         "joined by a transform)",
+                         v->text);
+            return;
+        }
+        if (st->model)
+            st->destination = implied_table(s, st, v);
+        return;
+    }
+    moosec_symtab_put(used_tables, t->name, t);
+    if (t->model && st->model && t->model != st->model) {
+        moosec_error(s->diag, v->loc,
+                     "destination table '%s' holds model '%s', but stream '%s' carries model '%s'",
+                     t->name, t->model->name, st->name, st->model->name);
+        moosec_note(s->diag, t->loc, "table '%s' is declared here", t->name);
+        return;
+    }
+    st->destination = t;
+}
+
+static void check_parallelism(moosec_sema *s, moosec_stream *st) {
+    const moosec_prop *p = prop(st, "parallelism");
+    if (!p)
+        return;
+    const moosec_value *v = p->value;
+    if (v->kind != MOOSEC_VALUE_INT) {
+        wrong_kind(s, "parallelism", v, "an integer");
+        return;
+    }
+    if (v->int_overflow || v->i < 1 || v->i > PARALLELISM_MAX) {
+        moosec_error(s->diag, v->loc, "parallelism must be from 1 to %d, not %s",
+                     PARALLELISM_MAX, v->text);
+        return;
+    }
+    st->parallelism = v->i;
+}
+
+static void check_retention(moosec_sema *s, moosec_stream *st) {
+    const moosec_prop *p = prop(st, "retention_period");
+    if (!p)
+        return;
+    const moosec_value *v = p->value;
+    if (v->kind != MOOSEC_VALUE_INT && v->kind != MOOSEC_VALUE_DURATION) {
+        wrong_kind(s, "retention_period", v, "seconds or a duration (30s, 15m, 12h, 7d)");
+        return;
+    }
+    if (v->int_overflow) {
+        moosec_error(s->diag, v->loc, "retention_period %s is too long", v->text);
+        return;
+    }
+    if (v->i <= 0) {
+        moosec_error(s->diag, v->loc, "retention_period must be positive, not %s", v->text);
+        return;
+    }
+    st->retention_s = v->i;
+}
+
+static void check_validation(moosec_sema *s, moosec_stream *st) {
+    const moosec_prop *p = prop(st, "validation");
+    if (!p)
+        return;
+    const moosec_value *v = p->value;
+    if (v->kind != MOOSEC_VALUE_OBJECT) {
+        wrong_kind(s, "validation", v,
+                   "an object: { on_invalid: dead_letter, allow_extra_fields: false }");
+        return;
+    }
+    const moosec_prop *const *props = (const moosec_prop *const *)v->props.items;
+    moosec__sema_check_props(s, props, v->props.len, validation_props, "validation property");
+    const moosec_prop *oi = moosec__sema_prop(props, v->props.len, "on_invalid");
+    if (oi) {
+        const moosec_value *o = oi->value;
+        if (o->kind == MOOSEC_VALUE_IDENT && strcmp(o->text, "dead_letter") == 0)
+            st->on_invalid = MOOSEC_ON_INVALID_DEAD_LETTER;
+        else if (o->kind == MOOSEC_VALUE_IDENT && strcmp(o->text, "reject") == 0)
+            st->on_invalid = MOOSEC_ON_INVALID_REJECT;
+        else if (o->kind == MOOSEC_VALUE_IDENT)
+            moosec_error(s->diag, o->loc,
+                         "unknown on_invalid policy '%s' (known: dead_letter, reject)", o->text);
+        else
+            wrong_kind(s, "on_invalid", o, "dead_letter or reject");
+    }
+    const moosec_prop *ae = moosec__sema_prop(props, v->props.len, "allow_extra_fields");
+    if (ae) {
+        if (ae->value->kind == MOOSEC_VALUE_BOOL)
+            st->allow_extra_fields = ae->value->b;
+        else
+            wrong_kind(s, "allow_extra_fields", ae->value, "true or false");
+    }
+}
+
+void moosec__sema_streams(moosec_sema *s) {
+    moosec_symtab topics, used_tables;
+    moosec_symtab_init(&topics, s->arena);
+    moosec_symtab_init(&used_tables, s->arena);
+    size_t declared_tables = s->schema->tables.len;
+    for (size_t i = 0; i < s->schema->streams.len; i++) {
+        moosec_stream *st = s->schema->streams.items[i];
+        if (moosec_symtab_get(&s->streams, st->name) != st)
+            continue;
+        moosec__sema_check_props(s, (const moosec_prop *const *)st->props.items, st->props.len,
+                                 stream_props, "stream property");
+        st->model = moosec_symtab_get(&s->models, st->model_name);
+        if (!st->model) {
+            if (moosec_symtab_get(&s->tables, st->model_name))
+                moosec_error(s->diag, st->model_loc, "'%s' is a table, not a model",
+                             st->model_name);
+            else
+                moosec_error(s->diag, st->model_loc, "unknown model '%s'", st->model_name);
+        } else {
+            s->model_used[st->model->index] = true;
+            if (!st->model->key) {
+                moosec_error(s->diag, st->model_loc,
+                             "stream '%s' needs a Key: model '%s' has no Key field (its value "
+                             "is the Kafka message key)",
+                             st->name, st->model->name);
+                moosec_note(s->diag, st->model->loc, "model '%s' is declared here",
+                            st->model->name);
+            }
+        }
+        check_name(s, st, &topics);
+        check_destination(s, st, &used_tables);
+        check_parallelism(s, st);
+        check_retention(s, st);
+        check_validation(s, st);
+    }
+    for (size_t i = 0; i < declared_tables; i++) {
+        moosec_table *t = s->schema->tables.items[i];
+        if (moosec_symtab_get(&s->tables, t->name) == t && !moosec_symtab_get(&used_tables, t->name))
+            moosec_warning(s->diag, t->loc, "table '%s' is not the destination of any stream",
+                           t->name);
+    }
+}
