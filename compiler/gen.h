@@ -40,7 +40,10 @@ unsigned moosec_ddl_check(const moosec_schema *schema, moosec_diag *diag);
  */
 char *moosec_ddl_table(moosec_arena *arena, const moosec_table *table, const char *dialect);
 
-/* Prints every table's statement, each followed by ";\n\n". Returns 0 or -1 (bad dialect). */
+/*
+ * Prints every table's statement, each ending in ";" and separated by a blank
+ * line. Returns 0, or -1 (unknown dialect, or a table failed moosec_ddl_check()).
+ */
 int moosec_ddl_print(FILE *out, const moosec_schema *schema, const char *dialect);
 
 /* ---- transform stubs (gen_stubs.c) ---- */

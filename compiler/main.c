@@ -9,6 +9,7 @@
 
 #include "ast.h"
 #include "diag.h"
+#include "gen.h"
 #include "parse.h"
 #include "sema.h"
 #include "version.h"
@@ -115,6 +116,89 @@ static int cmd_check(int argc, char **argv) {
     return status;
 }
 
+/* `moosec ddl --dialect clickhouse|sqlite FILE...`: one schema, its CREATE TABLEs on stdout. */
+static int cmd_ddl(int argc, char **argv) {
+    const char *dialect = NULL;
+    int first = 0;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        if (strcmp(argv[first], "--dialect") == 0) {
+            if (++first == argc)
+                return usage_error("%s", "ddl: --dialect needs a value: clickhouse or sqlite");
+            dialect = argv[first];
+        } else if (strncmp(argv[first], "--dialect=", 10) == 0) {
+            dialect = argv[first] + 10;
+        } else if (strcmp(argv[first], "--") == 0) {
+            first++;
+            break;
+        } else {
+            return usage_error("ddl: unknown option '%s'", argv[first]);
+        }
+    }
+    if (!dialect)
+        return usage_error("%s", "ddl: --dialect clickhouse|sqlite is required");
+    if (!moosec_ddl_dialect_known(dialect))
+        return usage_error("ddl: unknown dialect '%s' (expected clickhouse or sqlite)", dialect);
+    if (first == argc)
+        return usage_error("%s", "ddl: no schema file given");
+    moosec_schema schema;
+    moosec_schema_init(&schema);
+    moosec_diag diag;
+    moosec_diag_init(&diag, stderr);
+    int status = load_schema(&schema, &diag, &argv[first], argc - first);
+    if (status == 0 && moosec_ddl_check(&schema, &diag) != 0)
+        status = EXIT_SCHEMA;
+    if (status == 0) {
+        if (schema.tables.len == 0)
+            fprintf(stderr, "moosec: note: %s declares no table and no stream destination\n",
+                    argv[first]);
+        moosec_ddl_print(stdout, &schema, dialect);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fputs("moosec: ddl: cannot write to standard output\n", stderr);
+            status = EXIT_USAGE;
+        }
+    }
+    moosec_schema_free(&schema);
+    return status;
+}
+
+/* `moosec stubs [-o DIR] FILE`: the user's transform file, written once. */
+static int cmd_stubs(int argc, char **argv) {
+    const char *dir = ".";
+    int first = 0;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        if (strcmp(argv[first], "-o") == 0) {
+            if (++first == argc)
+                return usage_error("%s", "stubs: -o needs a directory");
+            dir = argv[first];
+        } else if (strcmp(argv[first], "--") == 0) {
+            first++;
+            break;
+        } else {
+            return usage_error("stubs: unknown option '%s'", argv[first]);
+        }
+    }
+    if (first == argc)
+        return usage_error("%s", "stubs: no schema file given");
+    if (argc - first > 1)
+        return usage_error("stubs: one schema file at a time (got %d)", argc - first);
+    if (strcmp(argv[first], "-") == 0)
+        return usage_error("%s", "stubs: the schema must be a file: its name names the output");
+    moosec_schema schema;
+    moosec_schema_init(&schema);
+    moosec_diag diag;
+    moosec_diag_init(&diag, stderr);
+    int status = load_schema(&schema, &diag, &argv[first], 1);
+    if (status == 0) {
+        char err[1024];
+        if (moosec_stubs_write(&schema, argv[first], dir, err, sizeof err) != 0) {
+            fprintf(stderr, "moosec: stubs: %s\n", err);
+            status = EXIT_USAGE;
+        }
+    }
+    moosec_schema_free(&schema);
+    return status;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -131,6 +215,10 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "ddl") == 0)
+        return cmd_ddl(argc - 2, argv + 2);
+    if (strcmp(cmd, "stubs") == 0)
+        return cmd_stubs(argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0 || strcmp(cmd, "stubs") == 0 || strcmp(cmd, "ddl") == 0) {
         fprintf(stderr, "moosec: %s: not yet implemented\n", cmd);
         return EXIT_USAGE;
