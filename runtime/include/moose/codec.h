@@ -81,6 +81,68 @@ typedef struct moose_decode_options {
     size_t max_bytes;        /* record size limit (0: 1 MiB) */
 } moose_decode_options;
 
+/* ---- ownership ----
+ *
+ * A decoded record owns nothing: its strings, arrays and optional nested
+ * models live in the moose_arena handed to <Model>_from_json(), so a record
+ * is released by resetting or freeing that arena (one arena per record or per
+ * batch; a reset arena allocates nothing in steady state). Records built by
+ * hand may point anywhere; libmoose never frees a record's members.
+ */
+
+/* ---- value formats on the wire (what generated codecs use; handy for users too) ---- */
+
+/* Bytes needed by moose_datetime_format() including the NUL. */
+#define MOOSE_DATETIME_TEXT_MAX 32
+#define MOOSE_DATE_TEXT_MAX 12
+#define MOOSE_UUID_TEXT_MAX 37
+#define MOOSE_DECIMAL_TEXT_MAX 48
+#define MOOSE_FLOAT_TEXT_MAX 32
+
+/* Smallest and largest DateTime: 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z. */
+#define MOOSE_DATETIME_MIN INT64_C(-62167219200000000)
+#define MOOSE_DATETIME_MAX INT64_C(253402300799999999)
+#define MOOSE_DATE_MIN (-719528)
+#define MOOSE_DATE_MAX 2932896
+
+/*
+ * RFC 3339 date-time ("2024-03-20T12:00:00.5+01:00"; 't', 'z' and ' ' as the
+ * separator are accepted too) into microseconds since the epoch, UTC.
+ * Fractions finer than a microsecond are truncated. Returns 0, or -1 with a
+ * reason in *WHY (a static string).
+ */
+int moose_datetime_parse(const char *s, size_t len, moose_datetime *out, const char **why);
+/* "2024-03-20T11:00:00.500Z" (fraction only when not zero); returns the length. */
+size_t moose_datetime_format(moose_datetime t, char out[MOOSE_DATETIME_TEXT_MAX]);
+
+/* "2024-03-20" into days since the epoch. */
+int moose_date_parse(const char *s, size_t len, moose_date *out, const char **why);
+size_t moose_date_format(moose_date d, char out[MOOSE_DATE_TEXT_MAX]);
+
+/* 8-4-4-4-12 hexadecimal digits, either case; formatted in lower case. */
+int moose_uuid_parse(const char *s, size_t len, moose_uuid *out, const char **why);
+size_t moose_uuid_format(const moose_uuid *u, char out[MOOSE_UUID_TEXT_MAX]);
+
+/*
+ * A JSON number ("12.3", "-1.25e2") as Decimal(PRECISION, SCALE): the exact
+ * unscaled value, refused when it needs more than SCALE fractional digits or
+ * more than PRECISION digits in all (PRECISION <= 18).
+ */
+int moose_decimal_parse(const char *s, size_t len, unsigned precision, unsigned scale,
+                        moose_decimal *out, const char **why);
+/* "12.30" for 1230 in Decimal(p, 2). */
+size_t moose_decimal_format(moose_decimal v, unsigned scale, char out[MOOSE_DECIMAL_TEXT_MAX]);
+
+/*
+ * The shortest decimal text that reads back as exactly V (or F), e.g. "0.1",
+ * "5.0", "1e+300". V must be finite. Returns the length.
+ */
+size_t moose_float64_format(double v, char out[MOOSE_FLOAT_TEXT_MAX]);
+size_t moose_float32_format(float f, char out[MOOSE_FLOAT_TEXT_MAX]);
+
+/* Number of characters (code points) in valid UTF-8 S; -1 when S is not valid UTF-8. */
+int64_t moose_utf8_length(const char *s, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,184 @@
+/*
+ * Floats as text: the shortest decimal that reads back as the same value
+ * (so decode(encode(x)) == x), and exact parsing of JSON numbers.
+ *
+ * Most values that people send (prices, measurements) have few digits: for
+ * them an exact integer-and-power-of-ten path avoids printf and strtod, both
+ * slow and locale dependent. Other values go through "%.17g" and strtod in
+ * the "C" number format (moosec-generated code never calls setlocale).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moose/codec.h"
+#include "moose/json.h"
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+#define TWO53 9007199254740992.0
+
+/* "m" with a point K digits from the right, always with a fraction ("5.0"). */
+static size_t put_scaled(char *out, int neg, uint64_t m, int k) {
+    char tmp[32];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    while ((int)n <= k)
+        tmp[n++] = '0';
+    char *p = out;
+    if (neg)
+        *p++ = '-';
+    for (size_t i = n; i-- > 0;) {
+        *p++ = tmp[i];
+        if ((int)i == k && k)
+            *p++ = '.';
+    }
+    if (k == 0) {
+        *p++ = '.';
+        *p++ = '0';
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+/* The exact path: A = M / 10^K with M < 2^53; returns 0 when no such M exists. */
+static size_t try_exact(double a, int neg, int is32, char *out) {
+    if (!(a >= 1e-7 && a < 1e15))
+        return 0;
+    for (int k = 0; k <= 17; k++) {
+        double t = a * pow10_exact[k];
+        if (t >= TWO53)
+            return 0;
+        double m = floor(t + 0.5);
+        double back = m / pow10_exact[k];
+        if (is32 ? (float)back == (float)a : back == a)
+            return put_scaled(out, neg, (uint64_t)m, k);
+    }
+    return 0;
+}
+
+static size_t via_printf(double v, int is32, char *out) {
+    static const int precisions64[] = {15, 16, 17};
+    static const int precisions32[] = {6, 7, 8, 9};
+    const int *prec = is32 ? precisions32 : precisions64;
+    int nprec = is32 ? 4 : 3;
+    int n = 0;
+    for (int i = 0; i < nprec; i++) {
+        n = snprintf(out, MOOSE_FLOAT_TEXT_MAX, "%.*g", prec[i], v);
+        double back = strtod(out, NULL);
+        if (is32 ? (float)back == (float)v : back == v)
+            break;
+    }
+    /* "1e+20" and "0.5" are JSON; "5" is too, but say it is a float */
+    if (!strpbrk(out, ".eE") && n + 2 < MOOSE_FLOAT_TEXT_MAX) {
+        out[n++] = '.';
+        out[n++] = '0';
+        out[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+size_t moose_float64_format(double v, char out[MOOSE_FLOAT_TEXT_MAX]) {
+    if (v == 0) {
+        strcpy(out, signbit(v) ? "-0.0" : "0.0");
+        return strlen(out);
+    }
+    size_t n = try_exact(fabs(v), v < 0, 0, out);
+    return n ? n : via_printf(v, 0, out);
+}
+
+size_t moose_float32_format(float f, char out[MOOSE_FLOAT_TEXT_MAX]) {
+    if (f == 0) {
+        strcpy(out, signbit(f) ? "-0.0" : "0.0");
+        return strlen(out);
+    }
+    size_t n = try_exact(fabs((double)f), f < 0, 1, out);
+    return n ? n : via_printf((double)f, 1, out);
+}
+
+int moose__number_to_double(const char *s, size_t len, int is32, double *out) {
+    /* S is a well-formed JSON number: -?int(.frac)?(e[+-]?exp)? */
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-') {
+        neg = 1;
+        i++;
+    }
+    uint64_t m = 0;
+    int ndig = 0, exp10 = 0;
+    int exact = 1;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (ndig < 19) {
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            ndig += m != 0;
+        } else {
+            exact = 0;
+        }
+    }
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (ndig < 19) {
+                m = m * 10 + (uint64_t)(s[i] - '0');
+                ndig += m != 0;
+                exp10--;
+            } else {
+                exact = 0;
+            }
+        }
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int eneg = 0;
+        if (s[i] == '+' || s[i] == '-')
+            eneg = s[i++] == '-';
+        int e = 0;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 100000)
+                e = e * 10 + (s[i] - '0');
+        exp10 += eneg ? -e : e;
+    }
+    /* Clinger's fast path: both operands exact, so one correctly rounded operation */
+    if (exact && m <= (uint64_t)TWO53 && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)m;
+        d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+        if (is32) {
+            /* only an exact double may be rounded to float: one rounding, not two */
+            if (exp10 >= 0 && d < TWO53) {
+                float f = (float)d;
+                *out = neg ? -f : f;
+                return 0;
+            }
+        } else {
+            *out = neg ? -d : d;
+            return 0;
+        }
+    }
+    char small[128];
+    char *copy = len < sizeof small ? small : malloc(len + 1);
+    if (!copy)
+        return -2;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    if (is32) {
+        float f = strtof(copy, NULL);
+        if (copy != small)
+            free(copy);
+        if (isinf(f))
+            return -1;
+        *out = f;
+        return 0;
+    }
+    double d = strtod(copy, NULL);
+    if (copy != small)
+        free(copy);
+    if (isinf(d))
+        return -1;
+    *out = d;
+    return 0;
+}

@@ -1,0 +1,202 @@
+/*
+ * RFC 3339 DateTime and Date text <-> microseconds / days since the epoch,
+ * without the C library's time functions (they depend on the time zone and
+ * locale, and are slow).
+ */
+#include <stdint.h>
+
+#include "moose/codec.h"
+
+/* Howard Hinnant's days_from_civil: proleptic Gregorian, any year. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static unsigned days_in_month(int64_t y, unsigned m) {
+    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* N decimal digits at S into *OUT; false when one is not a digit. */
+static int digits(const char *s, int n, unsigned *out) {
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i] - '0';
+        if (c > 9)
+            return 0;
+        v = v * 10 + c;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_ymd(const char *s, size_t len, int64_t *days, const char **why) {
+    unsigned y, m, d;
+    if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
+        !digits(s + 8, 2, &d)) {
+        *why = "expected a date as YYYY-MM-DD";
+        return -1;
+    }
+    if (m < 1 || m > 12) {
+        *why = "month is not between 01 and 12";
+        return -1;
+    }
+    if (d < 1 || d > days_in_month(y, m)) {
+        *why = "day does not exist in that month";
+        return -1;
+    }
+    *days = days_from_civil(y, m, d);
+    return 0;
+}
+
+int moose_date_parse(const char *s, size_t len, moose_date *out, const char **why) {
+    int64_t days;
+    if (parse_ymd(s, len, &days, why) != 0)
+        return -1;
+    if (len != 10) {
+        *why = "expected a date as YYYY-MM-DD";
+        return -1;
+    }
+    *out = (moose_date)days;
+    return 0;
+}
+
+int moose_datetime_parse(const char *s, size_t len, moose_datetime *out, const char **why) {
+    static const char shape[] = "expected an RFC 3339 date-time such as 2024-03-20T12:00:00Z";
+    int64_t days;
+    if (parse_ymd(s, len, &days, why) != 0)
+        return -1;
+    unsigned hh, mm, ss;
+    if (len < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s + 11, 2, &hh) ||
+        s[13] != ':' || !digits(s + 14, 2, &mm) || s[16] != ':' || !digits(s + 17, 2, &ss)) {
+        *why = shape;
+        return -1;
+    }
+    if (hh > 23 || mm > 59 || ss > 59) {
+        *why = ss == 60 ? "leap seconds are not supported" : "time of day out of range";
+        return -1;
+    }
+    size_t i = 19;
+    int64_t micros = 0;
+    if (s[i] == '.') {
+        i++;
+        size_t start = i;
+        int scale = 100000;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            micros += (s[i] - '0') * scale; /* digits past the sixth add 0: truncation */
+            scale /= 10;
+            i++;
+        }
+        if (i == start) {
+            *why = "a '.' must be followed by fraction digits";
+            return -1;
+        }
+    }
+    int64_t offset_s = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        unsigned oh, om;
+        if (len - i < 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59) {
+            *why = "time zone offset must be +HH:MM or -HH:MM";
+            return -1;
+        }
+        offset_s = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+        i += 6;
+    } else {
+        *why = "missing time zone: end with Z or an offset such as +01:00";
+        return -1;
+    }
+    if (i != len) {
+        *why = shape;
+        return -1;
+    }
+    int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
+    int64_t t = secs * 1000000 + micros;
+    if (t < MOOSE_DATETIME_MIN || t > MOOSE_DATETIME_MAX) {
+        *why = "date-time is outside years 0000 to 9999 once converted to UTC";
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+static char *put2(char *p, unsigned v) {
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+static char *put_ymd(char *p, int64_t days) {
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999)
+        y = y < 0 ? 0 : 9999; /* out of range values are refused by validation */
+    p = put2(p, (unsigned)(y / 100));
+    p = put2(p, (unsigned)(y % 100));
+    *p++ = '-';
+    p = put2(p, m);
+    *p++ = '-';
+    return put2(p, d);
+}
+
+size_t moose_date_format(moose_date d, char out[MOOSE_DATE_TEXT_MAX]) {
+    char *p = put_ymd(out, d);
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t moose_datetime_format(moose_datetime t, char out[MOOSE_DATETIME_TEXT_MAX]) {
+    int64_t secs = t / 1000000, micros = t % 1000000;
+    if (micros < 0) {
+        micros += 1000000;
+        secs -= 1;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    char *p = put_ymd(out, days);
+    *p++ = 'T';
+    p = put2(p, (unsigned)(rem / 3600));
+    *p++ = ':';
+    p = put2(p, (unsigned)(rem / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (unsigned)(rem % 60));
+    if (micros) {
+        *p++ = '.';
+        int ndig = micros % 1000 == 0 ? 3 : 6;
+        unsigned v = (unsigned)(ndig == 3 ? micros / 1000 : micros);
+        for (int i = ndig - 1; i >= 0; i--) {
+            p[i] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        p += ndig;
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
+}
