@@ -1,5 +1,7 @@
 #include "parse.h"
 
+#include <string.h>
+
 #include "parse_state.h"
 #include "parser.h"
 #include "lexer.h"
@@ -19,7 +21,10 @@ unsigned moosec_parse(moosec_schema *schema, moosec_source *src, moosec_diag *di
         return 1;
     }
     st.scanner = scanner;
-    YY_BUFFER_STATE buf = moosec_yy_scan_bytes(src->text, (int)src->len, scanner);
+    /* a UTF-8 byte order mark, as some editors write, is not part of the schema */
+    size_t skip = src->len >= 3 && memcmp(src->text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    st.offset = skip;
+    YY_BUFFER_STATE buf = moosec_yy_scan_bytes(src->text + skip, (int)(src->len - skip), scanner);
     moosec_yyparse(scanner, &st);
     moosec_yy_delete_buffer(buf, scanner);
     moosec_yylex_destroy(scanner);

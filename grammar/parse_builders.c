@@ -41,6 +41,23 @@ size_t moosec_parse_describe_token(const moosec_parse_state *st, moosec_token_sh
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
 }
 
+bool moosec_parse_echoes_lex_error(const moosec_parse_state *st, moosec_yyltype loc) {
+    if (!st->lex_error || loc.begin < st->lex_error_begin)
+        return false;
+    const char *text = st->src->text;
+    for (uint32_t i = st->lex_error_end; i < loc.begin; i++) {
+        char c = text[i];
+        if (c == '/' && i + 1 < loc.begin && text[i + 1] == '/') {
+            while (i < loc.begin && text[i] != '\n')
+                i++;
+            continue;
+        }
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v')
+            return false;
+    }
+    return true;
+}
+
 static moosec_value *value_new(moosec_parse_state *st, moosec_value_kind kind, moosec_yyltype loc) {
     moosec_value *v = moosec_arena_alloc(st->arena, sizeof(*v));
     v->kind = kind;
@@ -77,7 +94,7 @@ int moosec_lex_float(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moosec_y
     v->text_len = len;
     v->f = strtod(v->text, NULL);
     if (isinf(v->f))
-        moosec_error(st->diag, v->loc, "number '%s' is too large", v->text);
+        moosec_lex_error(st, v->loc, "number '%s' is too large", v->text);
     val->value = v;
     return TOK_FLOAT;
 }
@@ -104,7 +121,7 @@ int moosec_lex_duration(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moose
     errno = 0;
     unsigned long long n = strtoull(v->text, NULL, 10);
     if (errno == ERANGE || n > (unsigned long long)(INT64_MAX / unit)) {
-        moosec_error(st->diag, v->loc, "duration '%s' is too long", v->text);
+        moosec_lex_error(st, v->loc, "duration '%s' is too long", v->text);
         n = 0;
     }
     v->i = (int64_t)n * unit;
@@ -199,13 +216,13 @@ int moosec_lex_string(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moosec_
             size_t ulen = utf8_valid_len((const unsigned char *)in + i, n - i);
             if (ulen == 0) {
                 moosec_loc at = {st->src, loc.begin + 1 + (uint32_t)i, loc.begin + 2 + (uint32_t)i};
-                moosec_error(st->diag, at, "invalid UTF-8 in string literal");
+                moosec_lex_error(st, at, "invalid UTF-8 in string literal");
                 i++;
                 continue;
             }
             if (c < 0x20) {
                 moosec_loc at = {st->src, loc.begin + 1 + (uint32_t)i, loc.begin + 2 + (uint32_t)i};
-                moosec_error(st->diag, at,
+                moosec_lex_error(st, at,
                              "control character 0x%02x in string literal (write it as \\u%04x)",
                              c, c);
             }
@@ -232,7 +249,7 @@ int moosec_lex_string(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moosec_
                 cp = cp * 16 + (uint32_t)hexval(in[i + 2 + j]);
             if (j < 4) {
                 at.end = at.begin + 2 + (uint32_t)j;
-                moosec_error(st->diag, at, "\\u escape needs four hex digits");
+                moosec_lex_error(st, at, "\\u escape needs four hex digits");
                 i += 2 + j;
                 continue;
             }
@@ -250,13 +267,13 @@ int moosec_lex_string(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moosec_
             }
             if (cp >= 0xD800 && cp <= 0xDFFF) {
                 at.end = at.begin + 6;
-                moosec_error(st->diag, at, "lone surrogate \\u%04X in string literal", cp);
+                moosec_lex_error(st, at, "lone surrogate \\u%04X in string literal", cp);
                 i += 6;
                 continue;
             }
             if (cp == 0) {
                 at.end = at.begin + 6;
-                moosec_error(st->diag, at, "NUL character in string literal");
+                moosec_lex_error(st, at, "NUL character in string literal");
                 i += 6;
                 continue;
             }

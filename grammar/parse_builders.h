@@ -28,6 +28,9 @@ size_t moosec_parse_describe_token(const moosec_parse_state *st, moosec_token_sh
                                    const char *alias, moosec_yyltype loc, char *buf,
                                    size_t size);
 
+/* A syntax error at LOC right after a lexical error is its echo: nothing between but blanks. */
+bool moosec_parse_echoes_lex_error(const moosec_parse_state *st, moosec_yyltype loc);
+
 moosec_value_list *moosec_parse_value_list(moosec_parse_state *st);
 void moosec_parse_value_list_push(moosec_parse_state *st, moosec_value_list *l, moosec_value *v);
 moosec_prop_list *moosec_parse_prop_list(moosec_parse_state *st);

@@ -4,6 +4,7 @@
 #ifndef MOOSEC_PARSE_STATE_H
 #define MOOSEC_PARSE_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,27 @@ typedef struct moosec_parse_state {
     uint32_t comment_begin; /* of an open block comment */
     unsigned syntax_errors;
     void *scanner;
+    /*
+     * The last error the lexer reported: a syntax error at the token right
+     * after it is its echo (the lexer already skipped or replaced the bad
+     * text), so the parser keeps quiet about it.
+     */
+    bool lex_error;
+    uint32_t lex_error_begin, lex_error_end;
+    /* Offsets of the open '{', so "end of file" can say which one is unclosed. */
+    uint32_t open_braces[64];
+    size_t brace_depth; /* may exceed the array: only the first 64 are kept */
 } moosec_parse_state;
+
+/* Reports a lexical error at LOC and remembers it (see lex_error above). */
+#define moosec_lex_error(ST, LOC, ...)                                         \
+    do {                                                                       \
+        moosec_loc lex_error_loc__ = (LOC);                                    \
+        (ST)->lex_error = true;                                                \
+        (ST)->lex_error_begin = lex_error_loc__.begin;                         \
+        (ST)->lex_error_end = lex_error_loc__.end;                             \
+        moosec_error((ST)->diag, lex_error_loc__, __VA_ARGS__);                \
+    } while (0)
 
 union MOOSEC_YYSTYPE;
 

@@ -61,6 +61,8 @@ static void moosec_yyerror(moosec_yyltype *loc, void *scanner, moosec_parse_stat
 %token <str> IDENT "identifier"
 %token <value> INT "integer" FLOAT "number" DURATION "duration" STRING "string literal"
 %token END 0 "end of file"
+/* Returned by the lexer but used by no rule: declared so errors name them. */
+%token '=' '.'
 
 %type <str> name
 %type <value> value scalar list object
@@ -231,11 +233,27 @@ name
  */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, moosec_parse_state *st) {
     (void)scanner;
-    enum { MAX_EXPECTED = 6 };
-    yysymbol_kind_t expected[MAX_EXPECTED];
-    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    enum { MAX_EXPECTED = 6, MAX_ASKED = 32 };
+    yysymbol_kind_t expected[MAX_ASKED];
+    int n = yypcontext_expected_tokens(ctx, expected, MAX_ASKED);
+    /* where a name goes, keywords are names too: "identifier" says it once */
+    bool want_ident = false;
+    for (int i = 0; i < n; i++)
+        want_ident |= expected[i] == YYSYMBOL_IDENT;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        yysymbol_kind_t k = expected[i];
+        if (want_ident && (k == YYSYMBOL_MODEL || k == YYSYMBOL_TABLE || k == YYSYMBOL_STREAM ||
+                           k == YYSYMBOL_TRANSFORM))
+            continue;
+        expected[kept++] = k;
+    }
+    n = kept > MAX_EXPECTED ? 0 : kept;
     yysymbol_kind_t got = yypcontext_token(ctx);
     const moosec_yyltype *loc = yypcontext_location(ctx);
+    st->syntax_errors++;
+    if (moosec_parse_echoes_lex_error(st, *loc))
+        return 0;
     char buf[512];
     size_t off = 0;
     moosec_token_show show = MOOSEC_SHOW_ALIAS;
@@ -253,6 +271,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, moosec_
                                     yysymbol_name(expected[i]));
     }
     moosec_error(st->diag, moosec_parse_loc(st, *loc), "%s", buf);
-    st->syntax_errors++;
+    if (got == YYSYMBOL_YYEOF && st->brace_depth > 0 &&
+        st->brace_depth <= sizeof st->open_braces / sizeof st->open_braces[0]) {
+        uint32_t at = st->open_braces[st->brace_depth - 1];
+        moosec_yyltype brace = {at, at + 1};
+        moosec_note(st->diag, moosec_parse_loc(st, brace), "this '{' is not closed");
+    }
     return 0;
 }
