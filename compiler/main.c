@@ -68,12 +68,37 @@ static void print_summary(const moosec_schema *schema) {
            schema->tables.len == 1 ? "" : "s", implied, schema->streams.len,
            schema->streams.len == 1 ? "" : "s", schema->transforms.len,
            schema->transforms.len == 1 ? "" : "s");
+    for (size_t i = 0; i < schema->models.len; i++) {
+        const moosec_model *m = schema->models.items[i];
+        printf("  model %s: %zu field%s, key %s\n", m->name, m->fields.len,
+               m->fields.len == 1 ? "" : "s", m->key ? m->key->name : "(none)");
+    }
+    for (size_t i = 0; i < schema->tables.len; i++) {
+        const moosec_table *t = schema->tables.items[i];
+        printf("  table %s: %s%s, order by", t->name, t->model_name,
+               t->implied ? " (implied)" : "");
+        for (size_t j = 0; j < t->order_by.len; j++)
+            printf("%s %s", j ? "," : "", t->order_by.items[j]->name);
+        printf(", engine %s",
+               t->engine == MOOSEC_ENGINE_MERGE_TREE ? "MergeTree" : "ReplacingMergeTree");
+        if (t->batch_rows || t->batch_bytes || t->batch_ms)
+            printf(", batches of %lld rows / %lld bytes / %lld ms", (long long)t->batch_rows,
+                   (long long)t->batch_bytes, (long long)t->batch_ms);
+        putchar('\n');
+    }
     for (size_t i = 0; i < schema->streams.len; i++) {
         const moosec_stream *s = schema->streams.items[i];
         printf("  stream %s: %s -> topic \"%s\" (%lld partition%s)%s%s\n", s->name,
                s->model_name, s->topic ? s->topic : s->name, (long long)s->parallelism,
                s->parallelism == 1 ? "" : "s", s->destination ? " -> table " : "",
                s->destination ? s->destination->name : "");
+        if (s->retention_s)
+            printf("    retention %lld s", (long long)s->retention_s);
+        else
+            printf("    retention: broker default");
+        printf(", invalid records: %s, extra fields %s\n",
+               s->on_invalid == MOOSEC_ON_INVALID_REJECT ? "reject" : "dead_letter",
+               s->allow_extra_fields ? "allowed" : "refused");
     }
     for (size_t i = 0; i < schema->transforms.len; i++) {
         const moosec_transform *t = schema->transforms.items[i];
