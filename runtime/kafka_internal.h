@@ -1,0 +1,75 @@
+/*
+ * What the transport's own files share (kafka_*.c, embedded_*.c); nothing
+ * outside them includes this.
+ */
+#ifndef MOOSE__KAFKA_INTERNAL_H
+#define MOOSE__KAFKA_INTERNAL_H
+
+#include <pthread.h>
+
+#include "kafka.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+typedef struct moose__embedded moose__embedded;
+
+struct moose__kafka {
+    char *bootstrap;
+    bool embedded;       /* the mock cluster, in this process or another */
+    char **props;        /* librdkafka "key=value" (ours removed), NULL-terminated */
+    size_t nprops;
+    char *dir;           /* where MOOSE__BROKER_FILE lives */
+    char *prog;
+
+    /* moose.* settings */
+    int64_t bp_max_bytes;
+    int64_t bp_max_records;
+    int64_t bp_timeout_ms;
+    int admin_timeout_ms;
+    int send_timeout_ms;
+
+    moose__embedded *owned;  /* the mock cluster when this process runs it */
+    char *remote_control;    /* "127.0.0.1:PORT" of the owner's control socket */
+
+    pthread_mutex_t lock;    /* guards admin_rk creation */
+    pthread_mutex_t topics_lock; /* one topic check-and-create at a time */
+    rd_kafka_t *admin_rk;    /* metadata and Admin requests, made on first use */
+};
+
+/* ---- embedded broker (embedded_broker.c) ---- */
+
+/*
+ * Finds a live broker published in DIR: 0 with *BOOTSTRAP and *CONTROL
+ * (malloc'ed) and *PID, MOOSE_ENOTFOUND when there is none (a stale file of a
+ * dead process is removed first).
+ */
+int moose__embedded_find(const char *dir, char **bootstrap, char **control, long *pid);
+
+/*
+ * Starts a mock cluster in this process and publishes it in DIR. When
+ * another process published one first, returns MOOSE_ECLOSED (the caller
+ * then uses that one). The control socket creates topics for other processes
+ * through KAFKA (moose__kafka_ensure_topic).
+ */
+int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out,
+                          char *errstr, size_t errstr_size);
+const char *moose__embedded_bootstrap(const moose__embedded *e);
+rd_kafka_mock_cluster_t *moose__embedded_cluster(moose__embedded *e);
+/* Unpublishes (only if the file is still ours), stops the control socket and the mock. */
+void moose__embedded_stop(moose__embedded *e);
+
+/* Asks the owner at CONTROL to create TOPIC; 0 or a negative code with ERRSTR. */
+int moose__embedded_request_topic(const char *control, const char *topic, int32_t partitions,
+                                  int64_t retention_ms, int timeout_ms, char *errstr,
+                                  size_t errstr_size);
+
+/* ---- shared helpers (kafka_conn.c) ---- */
+
+/* The handle for metadata and Admin requests (created on first use), or NULL with ERRSTR. */
+rd_kafka_t *moose__kafka_admin_handle(moose__kafka *kafka, char *errstr, size_t errstr_size);
+/* Maps a librdkafka error to a moose code. */
+int moose__kafka_map_error(rd_kafka_resp_err_t err);
+int64_t moose__kafka_now_ms(void);
+void moose__kafka_sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,613 @@
+/*
+ * The producer: idempotent, acks=all, keyed (murmur2), with a delivery
+ * thread that reports each record's fate, a synchronous form built on the
+ * asynchronous one, and back-pressure for the embedded broker.
+ *
+ * Back-pressure (see docs/runtime.md, "Back-pressure"): the mock cluster
+ * silently drops the oldest data of a partition past about 5 MB or 100k
+ * batches. For each watched topic and partition the producer keeps the
+ * offsets and sizes of what it delivered, learns the committed offset of
+ * the slowest reading group (and the log end, for other producers), and
+ * makes a send wait while the partition holds more than max.records /
+ * max.bytes beyond that offset. Committed offsets are fetched with one
+ * non-joining consumer handle per group (OffsetFetch, no rebalance).
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka_internal.h"
+#include "log.h"
+
+/* How often a waiting send refreshes committed offsets, and how often it says it waits. */
+#define BP_REFRESH_MS 50
+#define BP_WARN_EVERY_MS 5000
+
+typedef struct bp_partition {
+    int64_t log_end;         /* next offset of the partition, as far as we know */
+    int64_t committed;       /* slowest group's committed offset (or the log start) */
+    int64_t pending_records; /* queued here, not yet delivered */
+    int64_t pending_bytes;
+    /* Delivered records still ahead of COMMITTED: a ring of (offset, bytes). */
+    int64_t *offs, *sizes;
+    size_t head, len, cap;
+    int64_t ring_bytes;
+} bp_partition;
+
+typedef struct prod_topic {
+    char *name;
+    rd_kafka_topic_t *rkt;
+    int32_t nparts;           /* 0 until known */
+    bool watched;
+    char **groups;
+    rd_kafka_t **group_rk;    /* committed-offset readers, one per group */
+    size_t ngroups;
+    bp_partition *parts;
+    int64_t last_refresh_ms;
+    struct prod_topic *next;
+} prod_topic;
+
+struct moose__producer {
+    moose__kafka *kafka;
+    rd_kafka_t *rk;
+    char *name;
+    pthread_mutex_t lock; /* topics list and back-pressure state */
+    pthread_cond_t cond;  /* signalled on every delivery report */
+    prod_topic *topics;
+    pthread_t poller;
+    atomic_int stop;
+    atomic_int closing;
+    int64_t in_flight;
+};
+
+typedef struct send_ctx {
+    moose__delivery_cb cb;
+    void *opaque;
+} send_ctx;
+
+/* ---- back-pressure ring ---- */
+
+static int ring_push(bp_partition *bp, int64_t offset, int64_t bytes) {
+    if (bp->len == bp->cap) {
+        size_t ncap = bp->cap ? bp->cap * 2 : 1024;
+        int64_t *no = malloc(ncap * sizeof(int64_t)), *ns = malloc(ncap * sizeof(int64_t));
+        if (!no || !ns) {
+            free(no);
+            free(ns);
+            return -1;
+        }
+        for (size_t i = 0; i < bp->len; i++) {
+            no[i] = bp->offs[(bp->head + i) % bp->cap];
+            ns[i] = bp->sizes[(bp->head + i) % bp->cap];
+        }
+        free(bp->offs);
+        free(bp->sizes);
+        bp->offs = no;
+        bp->sizes = ns;
+        bp->head = 0;
+        bp->cap = ncap;
+    }
+    size_t at = (bp->head + bp->len) % bp->cap;
+    bp->offs[at] = offset;
+    bp->sizes[at] = bytes;
+    bp->len++;
+    bp->ring_bytes += bytes;
+    return 0;
+}
+
+static void ring_trim(bp_partition *bp) {
+    while (bp->len > 0 && bp->offs[bp->head] < bp->committed) {
+        bp->ring_bytes -= bp->sizes[bp->head];
+        bp->head = (bp->head + 1) % bp->cap;
+        bp->len--;
+    }
+}
+
+/* ---- delivery ---- */
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    moose__producer *p = opaque;
+    prod_topic *t = rd_kafka_topic_opaque(m->rkt);
+    pthread_mutex_lock(&p->lock);
+    if (t && t->watched && m->partition >= 0 && m->partition < t->nparts) {
+        bp_partition *bp = &t->parts[m->partition];
+        int64_t bytes = (int64_t)(m->len + m->key_len) + 64;
+        bp->pending_records--;
+        bp->pending_bytes -= bytes;
+        if (!m->err) {
+            if (m->offset + 1 > bp->log_end)
+                bp->log_end = m->offset + 1;
+            if (m->offset >= bp->committed && ring_push(bp, m->offset, bytes) != 0)
+                MOOSE__LOG_WARN("producer", "out of memory tracking back-pressure topic=%s",
+                                t->name);
+        }
+    }
+    p->in_flight--;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+
+    send_ctx *ctx = m->_private;
+    if (ctx) {
+        if (m->err) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "broker did not acknowledge the record on topic '%s': %s",
+                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+            int status = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                                 m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
+                                 m->err == RD_KAFKA_RESP_ERR__DESTROY
+                             ? MOOSE_ECLOSED
+                             : MOOSE_EDELIVERY;
+            ctx->cb(status, m->partition, -1, msg, ctx->opaque);
+        } else {
+            ctx->cb(0, m->partition, m->offset, NULL, ctx->opaque);
+        }
+        free(ctx);
+    }
+}
+
+static void *poller_main(void *arg) {
+    moose__producer *p = arg;
+    while (!p->stop)
+        rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char *errstr,
+                                     size_t errstr_size) {
+    moose__producer *p = calloc(1, sizeof(*p));
+    if (!p || !(p->name = strdup(name ? name : "producer"))) {
+        free(p);
+        snprintf(errstr, errstr_size, "out of memory creating a producer");
+        return NULL;
+    }
+    p->kafka = kafka;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    rd_kafka_conf_t *conf = moose__kafka_conf(kafka, errstr, errstr_size);
+    if (!conf)
+        goto fail;
+    char why[512];
+    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof(why)) ||
+        rd_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) ||
+        rd_kafka_conf_set(conf, "partitioner", "murmur2_random", why, sizeof(why))) {
+        snprintf(errstr, errstr_size, "cannot configure the producer: %s", why);
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why)))) {
+        snprintf(errstr, errstr_size, "cannot create a producer for %s: %s",
+                 moose__kafka_bootstrap(kafka), why);
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the producer's delivery thread");
+        rd_kafka_destroy(p->rk);
+        p->rk = NULL;
+        goto fail;
+    }
+    return p;
+fail:
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p->name);
+    free(p);
+    return NULL;
+}
+
+rd_kafka_t *moose__producer_handle(moose__producer *p) { return p->rk; }
+
+/* The topic's state, created on first use. Called with p->lock held. */
+static prod_topic *topic_get(moose__producer *p, const char *name) {
+    for (prod_topic *t = p->topics; t; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    prod_topic *t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name))) {
+        free(t);
+        return NULL;
+    }
+    rd_kafka_topic_conf_t *tconf = rd_kafka_topic_conf_new();
+    rd_kafka_topic_conf_set_opaque(tconf, t);
+    if (!(t->rkt = rd_kafka_topic_new(p->rk, name, tconf))) {
+        free(t->name);
+        free(t);
+        return NULL;
+    }
+    t->next = p->topics;
+    p->topics = t;
+    return t;
+}
+
+int moose__producer_watch(moose__producer *p, const char *topic, const char *const *groups,
+                          size_t ngroups) {
+    if (!moose__kafka_embedded(p->kafka) || ngroups == 0)
+        return 0;
+    char err[512];
+    int nparts = moose__kafka_partition_count(p->kafka, topic, err, sizeof(err));
+    if (nparts < 0) {
+        MOOSE__LOG_ERROR("producer", "cannot watch readers of topic %s: %s", topic, err);
+        return nparts;
+    }
+    rd_kafka_t **rks = calloc(ngroups, sizeof(*rks));
+    if (!rks)
+        return MOOSE_ENOMEM;
+    /* Readers are made before taking the lock: creating a client takes a while. */
+    for (size_t i = 0; i < ngroups; i++) {
+        rd_kafka_conf_t *conf = moose__kafka_conf(p->kafka, err, sizeof(err));
+        char why[512];
+        if (conf && rd_kafka_conf_set(conf, "group.id", groups[i], why, sizeof(why)) == 0)
+            rks[i] = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+        if (!rks[i]) {
+            if (conf)
+                rd_kafka_conf_destroy(conf);
+            for (size_t j = 0; j < i; j++)
+                rd_kafka_destroy(rks[j]);
+            free(rks);
+            MOOSE__LOG_ERROR("producer", "cannot read committed offsets of group %s", groups[i]);
+            return MOOSE_ETRANSPORT;
+        }
+    }
+    pthread_mutex_lock(&p->lock);
+    prod_topic *t = topic_get(p, topic);
+    int rc = 0;
+    if (!t) {
+        rc = MOOSE_ENOMEM;
+    } else {
+        if (!t->parts) {
+            t->parts = calloc((size_t)nparts, sizeof(bp_partition));
+            if (t->parts)
+                t->nparts = nparts;
+        }
+        char **ng = realloc(t->groups, (t->ngroups + ngroups) * sizeof(char *));
+        if (ng)
+            t->groups = ng;
+        rd_kafka_t **nr = realloc(t->group_rk, (t->ngroups + ngroups) * sizeof(rd_kafka_t *));
+        if (nr)
+            t->group_rk = nr;
+        if (!t->parts || !ng || !nr) {
+            rc = MOOSE_ENOMEM;
+        } else {
+            for (size_t i = 0; i < ngroups; i++) {
+                t->groups[t->ngroups] = strdup(groups[i]);
+                t->group_rk[t->ngroups++] = rks[i];
+                rks[i] = NULL;
+            }
+            t->watched = true;
+            t->last_refresh_ms = 0;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < ngroups; i++)
+        if (rks[i])
+            rd_kafka_destroy(rks[i]);
+    free(rks);
+    return rc;
+}
+
+/*
+ * Learns the slowest group's committed offset and the log's ends for every
+ * partition of T. Network calls are made without the lock; the results are
+ * stored under it.
+ */
+static void bp_refresh(moose__producer *p, prod_topic *t) {
+    int32_t n = t->nparts;
+    int64_t *slowest = malloc((size_t)n * sizeof(int64_t));
+    int64_t *low = malloc((size_t)n * sizeof(int64_t));
+    int64_t *high = malloc((size_t)n * sizeof(int64_t));
+    if (!slowest || !low || !high)
+        goto out;
+    int timeout = p->kafka->admin_timeout_ms;
+    for (int32_t i = 0; i < n; i++) {
+        slowest[i] = INT64_MAX;
+        low[i] = high[i] = -1;
+        rd_kafka_query_watermark_offsets(p->rk, t->name, i, &low[i], &high[i], timeout);
+    }
+    for (size_t g = 0; g < t->ngroups; g++) {
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+        for (int32_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(parts, t->name, i);
+        rd_kafka_resp_err_t err = rd_kafka_committed(t->group_rk[g], parts, timeout);
+        for (int32_t i = 0; i < n; i++) {
+            int64_t off = err ? -1 : parts->elems[i].offset;
+            /* A group that never committed will start at the log start. */
+            if (off < 0)
+                off = low[i] >= 0 ? low[i] : 0;
+            if (off < slowest[i])
+                slowest[i] = off;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    pthread_mutex_lock(&p->lock);
+    for (int32_t i = 0; i < n; i++) {
+        bp_partition *bp = &t->parts[i];
+        if (slowest[i] != INT64_MAX && slowest[i] > bp->committed)
+            bp->committed = slowest[i];
+        if (high[i] > bp->log_end)
+            bp->log_end = high[i];
+        ring_trim(bp);
+    }
+    t->last_refresh_ms = moose__kafka_now_ms();
+    pthread_mutex_unlock(&p->lock);
+out:
+    free(slowest);
+    free(low);
+    free(high);
+}
+
+/* Records and bytes partition BP holds beyond the slowest reader, ours in flight included. */
+static void bp_ahead(const bp_partition *bp, int64_t *records, int64_t *bytes) {
+    int64_t delivered = bp->log_end - bp->committed;
+    if (delivered < 0)
+        delivered = 0;
+    *records = delivered + bp->pending_records;
+    *bytes = bp->ring_bytes + bp->pending_bytes;
+}
+
+/*
+ * Waits (p->lock held, released while refreshing) until PARTITION of T can
+ * take one more record of BYTES. 0, or MOOSE_EQUEUEFULL after the timeout.
+ */
+static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes) {
+    moose__kafka *k = p->kafka;
+    int64_t start = moose__kafka_now_ms(), last_warn = start;
+    for (;;) {
+        bp_partition *bp = &t->parts[partition];
+        int64_t records, held;
+        bp_ahead(bp, &records, &held);
+        bool nothing_ahead = records == 0;
+        if (nothing_ahead ||
+            (records + 1 <= k->bp_max_records && held + bytes <= k->bp_max_bytes))
+            return 0;
+        if (p->closing)
+            return MOOSE_ECLOSED;
+        int64_t now = moose__kafka_now_ms();
+        if (k->bp_timeout_ms > 0 && now - start >= k->bp_timeout_ms) {
+            moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
+                       "gave up waiting for readers topic=%s partition=%d records_ahead=%" PRId64
+                       " bytes_ahead=%" PRId64 " waited_ms=%" PRId64,
+                       t->name, (int)partition, records, held, now - start);
+            return MOOSE_EQUEUEFULL;
+        }
+        if (now - last_warn >= BP_WARN_EVERY_MS) {
+            last_warn = now;
+            moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
+                       "writes wait for the slowest reader (embedded broker keeps ~5 MB per "
+                       "partition) topic=%s partition=%d records_ahead=%" PRId64
+                       " bytes_ahead=%" PRId64,
+                       t->name, (int)partition, records, held);
+        }
+        if (now - t->last_refresh_ms >= BP_REFRESH_MS) {
+            t->last_refresh_ms = now; /* one refresher at a time */
+            pthread_mutex_unlock(&p->lock);
+            bp_refresh(p, t);
+            pthread_mutex_lock(&p->lock);
+        } else {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 10 * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        }
+    }
+}
+
+int moose__producer_send(moose__producer *p, const char *topic, int32_t partition,
+                         const void *key, size_t key_len, const void *value, size_t value_len,
+                         moose__delivery_cb cb, void *opaque) {
+    if (!p || !topic)
+        return MOOSE_EINVAL;
+    pthread_mutex_lock(&p->lock);
+    if (p->closing) {
+        pthread_mutex_unlock(&p->lock);
+        return MOOSE_ECLOSED;
+    }
+    prod_topic *t = topic_get(p, topic);
+    if (!t) {
+        pthread_mutex_unlock(&p->lock);
+        return MOOSE_ENOMEM;
+    }
+    int64_t bytes = (int64_t)(key_len + value_len) + 64;
+    if (t->watched) {
+        if (partition < 0)
+            partition = rd_kafka_msg_partitioner_murmur2_random(t->rkt, key, key_len, t->nparts,
+                                                                NULL, NULL);
+        if (partition >= t->nparts) {
+            pthread_mutex_unlock(&p->lock);
+            return MOOSE_EINVAL;
+        }
+        int rc = bp_wait(p, t, partition, bytes);
+        if (rc) {
+            pthread_mutex_unlock(&p->lock);
+            return rc;
+        }
+        t->parts[partition].pending_records++;
+        t->parts[partition].pending_bytes += bytes;
+    }
+    p->in_flight++;
+    rd_kafka_topic_t *rkt = t->rkt;
+    pthread_mutex_unlock(&p->lock);
+
+    send_ctx *ctx = NULL;
+    if (cb) {
+        if (!(ctx = malloc(sizeof(*ctx)))) {
+            goto undo_nomem;
+        }
+        ctx->cb = cb;
+        ctx->opaque = opaque;
+    }
+    int64_t deadline = moose__kafka_now_ms() + p->kafka->send_timeout_ms;
+    for (;;) {
+        if (rd_kafka_produce(rkt, partition < 0 ? RD_KAFKA_PARTITION_UA : partition,
+                             RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len,
+                             ctx) == 0)
+            return 0;
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        /* A full local queue drains as deliveries come back: wait for room, within limits. */
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !p->closing &&
+            moose__kafka_now_ms() < deadline) {
+            moose__kafka_sleep_ms(1);
+            continue;
+        }
+        free(ctx);
+        pthread_mutex_lock(&p->lock);
+        p->in_flight--;
+        if (t->watched && partition >= 0) {
+            t->parts[partition].pending_records--;
+            t->parts[partition].pending_bytes -= bytes;
+        }
+        pthread_mutex_unlock(&p->lock);
+        int rc = moose__kafka_map_error(err);
+        moose__log(MOOSE__LOG_WARN, "producer", "produce", "cannot queue a record topic=%s: %s",
+                   topic, rd_kafka_err2str(err));
+        return rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
+    }
+undo_nomem:
+    pthread_mutex_lock(&p->lock);
+    p->in_flight--;
+    if (t->watched && partition >= 0) {
+        t->parts[partition].pending_records--;
+        t->parts[partition].pending_bytes -= bytes;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return MOOSE_ENOMEM;
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int status;
+    int32_t partition;
+    int64_t offset;
+    char message[512];
+} sync_wait;
+
+static void sync_cb(int status, int32_t partition, int64_t offset, const char *message,
+                    void *opaque) {
+    sync_wait *w = opaque;
+    pthread_mutex_lock(&w->mu);
+    w->status = status;
+    w->partition = partition;
+    w->offset = offset;
+    if (message)
+        snprintf(w->message, sizeof(w->message), "%s", message);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int moose__producer_send_sync(moose__producer *p, const char *topic, const void *key,
+                              size_t key_len, const void *value, size_t value_len,
+                              int32_t *partition, int64_t *offset, char *errstr,
+                              size_t errstr_size) {
+    sync_wait w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    int rc = moose__producer_send(p, topic, -1, key, key_len, value, value_len, sync_cb, &w);
+    if (rc) {
+        snprintf(errstr, errstr_size, "cannot send a record to topic '%s': %s", topic,
+                 moose_strerror(rc));
+    } else {
+        /*
+         * The delivery report always comes (librdkafka's message.timeout.ms
+         * bounds it), and W lives on this stack: wait for it without a limit.
+         */
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        rc = w.status;
+        if (rc)
+            snprintf(errstr, errstr_size, "%s", w.message);
+        if (partition)
+            *partition = w.partition;
+        if (offset)
+            *offset = w.offset;
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return rc;
+}
+
+int moose__producer_flush(moose__producer *p, int timeout_ms) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+        return MOOSE_ETIMEDOUT;
+    /* rd_kafka_flush returns once queues are empty; the callbacks may still be running. */
+    int64_t deadline = moose__kafka_now_ms() + timeout_ms;
+    pthread_mutex_lock(&p->lock);
+    while (p->in_flight > 0 && moose__kafka_now_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 5 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+    }
+    int rc = p->in_flight > 0 ? MOOSE_ETIMEDOUT : 0;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int64_t moose__producer_in_flight(const moose__producer *p) {
+    moose__producer *mp = (moose__producer *)p;
+    pthread_mutex_lock(&mp->lock);
+    int64_t n = mp->in_flight;
+    pthread_mutex_unlock(&mp->lock);
+    return n;
+}
+
+void moose__producer_close(moose__producer *p) {
+    if (!p)
+        return;
+    if (moose__producer_flush(p, p->kafka->send_timeout_ms) != 0)
+        MOOSE__LOG_WARN("producer", "closing with %" PRId64 " records unacknowledged name=%s",
+                        moose__producer_in_flight(p), p->name);
+    pthread_mutex_lock(&p->lock);
+    p->closing = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    /* What is still queued is reported ECLOSED to its callback, never dropped in silence. */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(p->rk, 1000);
+    p->stop = 1;
+    pthread_join(p->poller, NULL);
+    rd_kafka_poll(p->rk, 0);
+    prod_topic *t = p->topics;
+    while (t) {
+        prod_topic *next = t->next;
+        rd_kafka_topic_destroy(t->rkt);
+        for (size_t g = 0; g < t->ngroups; g++) {
+            free(t->groups[g]);
+            rd_kafka_destroy(t->group_rk[g]);
+        }
+        free(t->groups);
+        free(t->group_rk);
+        for (int32_t i = 0; t->parts && i < t->nparts; i++) {
+            free(t->parts[i].offs);
+            free(t->parts[i].sizes);
+        }
+        free(t->parts);
+        free(t->name);
+        free(t);
+        t = next;
+    }
+    rd_kafka_destroy(p->rk);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p->name);
+    free(p);
+}
