@@ -1,0 +1,403 @@
+#include "table_values.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void moose__tbuf_init(moose__tbuf *buf) {
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+    buf->failed = false;
+}
+
+void moose__tbuf_free(moose__tbuf *buf) {
+    free(buf->data);
+    moose__tbuf_init(buf);
+}
+
+bool moose__tbuf_grow(moose__tbuf *buf, size_t more) {
+    if (buf->failed)
+        return false;
+    size_t want = buf->len + more + 1; /* room for moose__tbuf_cstr's '\0' */
+    if (want < buf->len) {
+        buf->failed = true;
+        return false;
+    }
+    size_t cap = buf->cap ? buf->cap : 256;
+    while (cap < want)
+        cap *= 2;
+    char *data = realloc(buf->data, cap);
+    if (!data) {
+        buf->failed = true;
+        return false;
+    }
+    buf->data = data;
+    buf->cap = cap;
+    return true;
+}
+
+void moose__tbuf_put(moose__tbuf *buf, const void *data, size_t n) {
+    if (!moose__tbuf_reserve(buf, n + 1))
+        return;
+    memcpy(buf->data + buf->len, data, n);
+    buf->len += n;
+}
+
+void moose__tbuf_puts(moose__tbuf *buf, const char *s) {
+    moose__tbuf_put(buf, s, strlen(s));
+}
+
+const char *moose__tbuf_cstr(moose__tbuf *buf) {
+    if (!moose__tbuf_reserve(buf, 1))
+        return "";
+    buf->data[buf->len] = '\0';
+    return buf->data;
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm: exact for all int32 days). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static char *put_digits(char *p, uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+static size_t fmt_civil(char *out, int64_t days) {
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) /* outside RFC 3339: still say something exact */
+        return (size_t)snprintf(out, MOOSE__FMT_MAX, "%+06lld-%02u-%02u", (long long)y, m, d);
+    char *p = out;
+    p = put_digits(p, (uint64_t)y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t moose__fmt_date(int32_t days, char out[MOOSE__FMT_MAX]) {
+    return fmt_civil(out, days);
+}
+
+size_t moose__fmt_datetime(int64_t micros, char out[MOOSE__FMT_MAX]) {
+    int64_t secs = micros / 1000000, frac = micros % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days -= 1;
+    }
+    size_t n = fmt_civil(out, days);
+    char *p = out + n;
+    *p++ = 'T';
+    p = put_digits(p, (uint64_t)(sod / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (uint64_t)(sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (uint64_t)(sod % 60), 2);
+    *p++ = '.';
+    p = put_digits(p, (uint64_t)frac, 6);
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t moose__fmt_uuid(const moose_uuid *uuid, char out[MOOSE__FMT_MAX]) {
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[uuid->bytes[i] >> 4];
+        *p++ = hex[uuid->bytes[i] & 15];
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+static size_t put_uint64(uint64_t value, char *out) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return (size_t)n;
+}
+
+size_t moose__fmt_uint64(uint64_t value, char out[MOOSE__FMT_MAX]) {
+    return put_uint64(value, out);
+}
+
+size_t moose__fmt_int64(int64_t value, char out[MOOSE__FMT_MAX]) {
+    if (value >= 0)
+        return put_uint64((uint64_t)value, out);
+    out[0] = '-';
+    /* -(INT64_MIN) does not fit an int64: negate in unsigned arithmetic. */
+    return 1 + put_uint64(0 - (uint64_t)value, out + 1);
+}
+
+size_t moose__fmt_decimal(int64_t unscaled, unsigned scale, char out[MOOSE__FMT_MAX]) {
+    char digits[MOOSE__FMT_MAX];
+    bool negative = unscaled < 0;
+    uint64_t mag = negative ? 0 - (uint64_t)unscaled : (uint64_t)unscaled;
+    size_t nd = moose__fmt_uint64(mag, digits);
+    char *p = out;
+    if (negative)
+        *p++ = '-';
+    if (scale == 0) {
+        memcpy(p, digits, nd + 1);
+        return (size_t)(p - out) + nd;
+    }
+    if (scale > 30)
+        scale = 30;
+    if (nd <= scale) {
+        *p++ = '0';
+        *p++ = '.';
+        for (size_t i = nd; i < scale; i++)
+            *p++ = '0';
+        memcpy(p, digits, nd);
+        p += nd;
+    } else {
+        memcpy(p, digits, nd - scale);
+        p += nd - scale;
+        *p++ = '.';
+        memcpy(p, digits + nd - scale, scale);
+        p += scale;
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t moose__fmt_double(double value, char out[MOOSE__FMT_MAX]) {
+    if (isnan(value))
+        return (size_t)snprintf(out, MOOSE__FMT_MAX, "nan");
+    if (isinf(value))
+        return (size_t)snprintf(out, MOOSE__FMT_MAX, value < 0 ? "-inf" : "inf");
+    /* Whole numbers are common (counts, ids) and need no printf. */
+    if (value == (double)(int64_t)value && fabs(value) < 9007199254740992.0 &&
+        !(value == 0 && signbit(value)))
+        return moose__fmt_int64((int64_t)value, out);
+    int n = snprintf(out, MOOSE__FMT_MAX, "%.15g", value);
+    if (strtod(out, NULL) != value)
+        n = snprintf(out, MOOSE__FMT_MAX, "%.17g", value);
+    return (size_t)n;
+}
+
+int64_t moose__field_int(const moose_field_desc *field, const void *value) {
+    switch (field->type) {
+    case MOOSE_TYPE_BOOL:
+        return *(const bool *)value;
+    case MOOSE_TYPE_INT8:
+        return *(const int8_t *)value;
+    case MOOSE_TYPE_INT16:
+        return *(const int16_t *)value;
+    case MOOSE_TYPE_INT32:
+    case MOOSE_TYPE_DATE:
+        return *(const int32_t *)value;
+    case MOOSE_TYPE_INT64:
+    case MOOSE_TYPE_DATETIME:
+    case MOOSE_TYPE_DECIMAL:
+        return *(const int64_t *)value;
+    case MOOSE_TYPE_UINT8:
+        return *(const uint8_t *)value;
+    case MOOSE_TYPE_UINT16:
+        return *(const uint16_t *)value;
+    case MOOSE_TYPE_UINT32:
+        return *(const uint32_t *)value;
+    case MOOSE_TYPE_UINT64:
+        return (int64_t)*(const uint64_t *)value;
+    case MOOSE_TYPE_ENUM:
+        return *(const int *)value;
+    default:
+        return 0;
+    }
+}
+
+uint64_t moose__field_uint(const moose_field_desc *field, const void *value) {
+    if (field->type == MOOSE_TYPE_UINT64)
+        return *(const uint64_t *)value;
+    return (uint64_t)moose__field_int(field, value);
+}
+
+bool moose__field_present(const moose_field_desc *field, const void *rec) {
+    if (!(field->flags & MOOSE_FIELD_OPTIONAL))
+        return true;
+    const char *base = rec;
+    if (field->type == MOOSE_TYPE_MODEL && !(field->flags & MOOSE_FIELD_ARRAY))
+        return *(void *const *)(base + field->offset) != NULL;
+    return *(const bool *)(base + field->present_offset);
+}
+
+void moose__json_string(moose__tbuf *buf, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    /* Worst case every byte becomes \u00XX. */
+    if (!moose__tbuf_reserve(buf, n * 6 + 3))
+        return;
+    char *p = buf->data + buf->len;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"':
+            *p++ = '"';
+            break;
+        case '\\':
+            *p++ = '\\';
+            break;
+        case '\n':
+            *p++ = 'n';
+            break;
+        case '\r':
+            *p++ = 'r';
+            break;
+        case '\t':
+            *p++ = 't';
+            break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    *p++ = '"';
+    buf->len = (size_t)(p - buf->data);
+}
+
+static void json_scalar(moose__tbuf *buf, const moose_field_desc *field, const void *value) {
+    char tmp[MOOSE__FMT_MAX];
+    size_t n;
+    switch (field->type) {
+    case MOOSE_TYPE_STRING: {
+        const moose_str *str = value;
+        moose__json_string(buf, str->ptr ? str->ptr : "", str->len);
+        return;
+    }
+    case MOOSE_TYPE_BOOL:
+        moose__tbuf_puts(buf, *(const bool *)value ? "true" : "false");
+        return;
+    case MOOSE_TYPE_UINT64:
+        n = moose__fmt_uint64(*(const uint64_t *)value, tmp);
+        break;
+    case MOOSE_TYPE_INT8:
+    case MOOSE_TYPE_INT16:
+    case MOOSE_TYPE_INT32:
+    case MOOSE_TYPE_INT64:
+    case MOOSE_TYPE_UINT8:
+    case MOOSE_TYPE_UINT16:
+    case MOOSE_TYPE_UINT32:
+        n = moose__fmt_int64(moose__field_int(field, value), tmp);
+        break;
+    case MOOSE_TYPE_FLOAT32:
+    case MOOSE_TYPE_FLOAT64: {
+        double v = field->type == MOOSE_TYPE_FLOAT32 ? (double)*(const float *)value
+                                                     : *(const double *)value;
+        if (!isfinite(v)) {
+            moose__tbuf_puts(buf, "null");
+            return;
+        }
+        n = moose__fmt_double(v, tmp);
+        break;
+    }
+    case MOOSE_TYPE_DATETIME:
+        n = moose__fmt_datetime(*(const int64_t *)value, tmp);
+        moose__json_string(buf, tmp, n);
+        return;
+    case MOOSE_TYPE_DATE:
+        n = moose__fmt_date(*(const int32_t *)value, tmp);
+        moose__json_string(buf, tmp, n);
+        return;
+    case MOOSE_TYPE_UUID:
+        n = moose__fmt_uuid(value, tmp);
+        moose__json_string(buf, tmp, n);
+        return;
+    case MOOSE_TYPE_DECIMAL:
+        n = moose__fmt_decimal(*(const int64_t *)value, field->decimal_scale, tmp);
+        break;
+    case MOOSE_TYPE_ENUM: {
+        int v = *(const int *)value;
+        if (v >= 0 && (uint32_t)v < field->enum_count) {
+            const char *name = field->enum_values[v];
+            moose__json_string(buf, name, strlen(name));
+        } else {
+            moose__tbuf_puts(buf, "null");
+        }
+        return;
+    }
+    case MOOSE_TYPE_MODEL:
+        moose__json_record(buf, field->model, value);
+        return;
+    default:
+        moose__tbuf_puts(buf, "null");
+        return;
+    }
+    moose__tbuf_put(buf, tmp, n);
+}
+
+void moose__json_field(moose__tbuf *buf, const moose_field_desc *field, const void *rec) {
+    if (!moose__field_present(field, rec)) {
+        moose__tbuf_puts(buf, "null");
+        return;
+    }
+    const char *at = (const char *)rec + field->offset;
+    if (field->flags & MOOSE_FIELD_ARRAY) {
+        const MOOSE_ARRAY(char) *arr = (const void *)at;
+        moose__tbuf_put(buf, "[", 1);
+        for (size_t i = 0; i < arr->len; i++) {
+            if (i)
+                moose__tbuf_put(buf, ",", 1);
+            json_scalar(buf, field, arr->items + i * field->elem_size);
+        }
+        moose__tbuf_put(buf, "]", 1);
+        return;
+    }
+    if (field->type == MOOSE_TYPE_MODEL && (field->flags & MOOSE_FIELD_OPTIONAL)) {
+        json_scalar(buf, field, *(const void *const *)at);
+        return;
+    }
+    json_scalar(buf, field, at);
+}
+
+void moose__json_record(moose__tbuf *buf, const moose_model_desc *model, const void *rec) {
+    moose__tbuf_put(buf, "{", 1);
+    for (uint32_t i = 0; i < model->nfields; i++) {
+        const moose_field_desc *field = &model->fields[i];
+        if (i)
+            moose__tbuf_put(buf, ",", 1);
+        moose__json_string(buf, field->name, strlen(field->name));
+        moose__tbuf_put(buf, ":", 1);
+        moose__json_field(buf, field, rec);
+    }
+    moose__tbuf_put(buf, "}", 1);
+}
