@@ -303,14 +303,21 @@ static void put_sqlite_table(FILE *out, const moosec_table *table) {
         fputs("    ", out);
         put_sqlite_ident(out, f->name);
         fprintf(out, " %s%s", sqlite_type(&f->type), f->type.optional ? "" : " NOT NULL");
-        if (i + 1 < model->fields.len || (table_dedups(table) && model->key))
+        if (i + 1 < model->fields.len || table_dedups(table))
             fputc(',', out);
         fputc('\n', out);
     }
-    /* the sink upserts on the Key (ON CONFLICT), which needs this constraint */
-    if (table_dedups(table) && model->key) {
+    /*
+     * The sink upserts on this constraint. It is the sort key (which holds the
+     * Key), not the Key alone, so that SQLite replaces exactly the rows that
+     * ReplacingMergeTree would: the same schema keeps the same rows on both.
+     */
+    if (table_dedups(table)) {
+        const moosec_field *key_only = NULL;
+        const moosec_field *const *cols;
+        size_t ncols = table_order_by(table, &cols, &key_only);
         fputs("    PRIMARY KEY (", out);
-        put_sqlite_ident(out, model->key->name);
+        put_column_list(out, DDL_SQLITE, cols, ncols);
         fputs(")\n", out);
     }
     fputc(')', out);

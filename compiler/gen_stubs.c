@@ -45,25 +45,33 @@ static void put_emit_example(FILE *out, const moosec_transform *t, const moosec_
                              const moosec_stream *dest, bool fan_out) {
     const moosec_model *m = dest->model;
     const char *name = m ? m->name : dest->model_name;
-    fprintf(out, " *     %s rec = %s_INIT;\n", name, name);
+    /* fan-out: one block per destination, so the example can be pasted whole */
+    const char *ind = fan_out ? " *         " : " *     ";
+    if (fan_out)
+        fputs(" *     {\n", out);
+    fprintf(out, "%s%s rec = %s_INIT;\n", ind, name, name);
     for (size_t i = 0; m && i < m->fields.len; i++) {
         const moosec_field *f = m->fields.items[i];
         const moosec_field *same = find_field(src->model, f->name);
-        if (same && same_shape(f, same))
-            fprintf(out, " *     rec.%s = in->%s;\n", f->name, f->name);
-        else if (f->type.optional && f->type.kind != MOOSEC_TYPE_MODEL && !f->type.array)
-            fprintf(out, " *     rec.%s = ...; rec.has_%s = true;   (optional)\n", f->name,
+        bool has_flag = f->type.optional && f->type.kind != MOOSEC_TYPE_MODEL && !f->type.array;
+        if (same && same_shape(f, same) && has_flag)
+            fprintf(out, "%srec.%s = in->%s;\n%srec.has_%s = in->has_%s;\n", ind, f->name,
+                    f->name, ind, f->name, f->name);
+        else if (same && same_shape(f, same))
+            fprintf(out, "%srec.%s = in->%s;\n", ind, f->name, f->name);
+        else if (has_flag)
+            fprintf(out, "%srec.%s = ...;\n%srec.has_%s = true;\n", ind, f->name, ind,
                     f->name);
         else
-            fprintf(out, " *     rec.%s = ...;\n", f->name);
+            fprintf(out, "%srec.%s = ...;\n", ind, f->name);
     }
     if (fan_out)
-        fprintf(out, " *     int rc = %s_emit_%s(out, &rec);\n", t->name, dest->name);
+        fprintf(out, "%sint rc = %s_emit_%s(out, &rec);\n", ind, t->name, dest->name);
     else
-        fprintf(out, " *     int rc = %s_emit(out, &rec);\n", t->name);
-    fputs(" *     if (rc != 0)\n"
-          " *         return rc;   (REC failed validation: the input goes to the DLQ)\n",
-          out);
+        fprintf(out, "%sint rc = %s_emit(out, &rec);\n", ind, t->name);
+    fprintf(out, "%sif (rc != 0)\n%s    return rc;\n", ind, ind);
+    if (fan_out)
+        fputs(" *     }\n", out);
 }
 
 static void put_transform(FILE *out, const moosec_transform *t) {
@@ -83,7 +91,9 @@ static void put_transform(FILE *out, const moosec_transform *t) {
         if (d && src)
             put_emit_example(out, t, src, d, fan_out);
     }
-    fputs(" * Filter the record out: return 0 without emitting.\n"
+    fputs(" * (rc != 0: the record failed its stream's validation; returning rc sends\n"
+          " * the input to the dead letter queue with the reasons.)\n"
+          " * Filter the record out: return 0 without emitting.\n"
           " * Fail (the input goes to the dead letter queue with the reason):\n"
           " *     return moose_transform_fail(out->ctx, \"amount %f is negative\", x);\n"
           " * Text or memory that must outlive a local variable:\n"
