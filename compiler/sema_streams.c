@@ -26,21 +26,21 @@ static void wrong_kind(moosec_sema *s, const char *name, const moosec_value *v,
 }
 
 /* Kafka's rule for topic names (kafka.common.internals.Topic). */
-static void check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
+static bool check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
     const char *t = st->topic;
     size_t len = strlen(t);
     if (len == 0) {
         moosec_error(s->diag, loc, "topic name cannot be empty");
-        return;
+        return false;
     }
     if (len > TOPIC_MAX) {
         moosec_error(s->diag, loc, "topic name is %zu characters long; Kafka allows at most %d",
                      len, TOPIC_MAX);
-        return;
+        return false;
     }
     if (strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
         moosec_error(s->diag, loc, "topic name cannot be '%s'", t);
-        return;
+        return false;
     }
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
@@ -51,17 +51,44 @@ static void check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
                              "topic name \"%s\" contains '%c': Kafka allows only letters, "
                              "digits, '.', '_' and '-'",
                              t, c);
+            else if ((unsigned char)c >= 0x80)
+                moosec_error(s->diag, loc,
+                             "topic name \"%s\" contains a non-ASCII character: Kafka allows "
+                             "only letters, digits, '.', '_' and '-'",
+                             t);
             else
                 moosec_error(s->diag, loc,
-                             "topic name contains byte 0x%02x: Kafka allows only letters, "
-                             "digits, '.', '_' and '-'",
+                             "topic name contains control character 0x%02x: Kafka allows only "
+                             "letters, digits, '.', '_' and '-'",
                              (unsigned char)c);
-            return;
+            return false;
         }
+    }
+    return true;
+}
+
+/*
+ * Kafka's metrics turn '.' into '_', so "a.b" and "a_b" collide there (the
+ * broker warns on creation); the schema still works, hence a warning.
+ */
+static void check_metric_collision(moosec_sema *s, moosec_stream *st, moosec_loc loc,
+                                   moosec_symtab *metric_names) {
+    char *norm = moosec_arena_strdup(s->arena, st->topic);
+    for (char *p = norm; *p; p++)
+        if (*p == '.')
+            *p = '_';
+    moosec_stream *first = moosec_symtab_put(metric_names, norm, st);
+    if (first && strcmp(first->topic, st->topic) != 0) {
+        moosec_warning(s->diag, loc,
+                       "topics \"%s\" and \"%s\" differ only in '.' and '_', which collide in "
+                       "Kafka's metric names",
+                       first->topic, st->topic);
+        moosec_note(s->diag, first->loc, "stream '%s' is declared here", first->name);
     }
 }
 
-static void check_name(moosec_sema *s, moosec_stream *st, moosec_symtab *topics) {
+static void check_name(moosec_sema *s, moosec_stream *st, moosec_symtab *topics,
+                       moosec_symtab *metric_names) {
     const moosec_prop *p = prop(st, "name");
     moosec_loc loc = st->loc;
     st->topic = st->name;
@@ -77,13 +104,16 @@ static void check_name(moosec_sema *s, moosec_stream *st, moosec_symtab *topics)
             return;
         }
     }
-    check_topic(s, st, loc);
+    if (!check_topic(s, st, loc))
+        return;
     moosec_stream *first = moosec_symtab_put(topics, st->topic, st);
     if (first) {
         moosec_error(s->diag, loc, "streams '%s' and '%s' use the same topic \"%s\"", first->name,
                      st->name, st->topic);
         moosec_note(s->diag, first->loc, "stream '%s' is declared here", first->name);
+        return;
     }
+    check_metric_collision(s, st, loc, metric_names);
 }
 
 static moosec_table *implied_table(moosec_sema *s, moosec_stream *st, const moosec_value *v) {
@@ -128,7 +158,11 @@ static void check_destination(moosec_sema *s, moosec_stream *st, moosec_symtab *
         moosec_error(s->diag, v->loc,
                      "destination table '%s' holds model '%s', but stream '%s' carries model '%s'",
                      t->name, t->model->name, st->name, st->model->name);
-        moosec_note(s->diag, t->loc, "table '%s' is declared here", t->name);
+        if (t->implied)
+            moosec_note(s->diag, t->loc, "table '%s' is implied here, for model '%s'", t->name,
+                        t->model->name);
+        else
+            moosec_note(s->diag, t->loc, "table '%s' is declared here", t->name);
         return;
     }
     st->destination = t;
@@ -206,8 +240,9 @@ static void check_validation(moosec_sema *s, moosec_stream *st) {
 }
 
 void moosec__sema_streams(moosec_sema *s) {
-    moosec_symtab topics, used_tables;
+    moosec_symtab topics, metric_names, used_tables;
     moosec_symtab_init(&topics, s->arena);
+    moosec_symtab_init(&metric_names, s->arena);
     moosec_symtab_init(&used_tables, s->arena);
     size_t declared_tables = s->schema->tables.len;
     for (size_t i = 0; i < s->schema->streams.len; i++) {
@@ -234,7 +269,7 @@ void moosec__sema_streams(moosec_sema *s) {
                             st->model->name);
             }
         }
-        check_name(s, st, &topics);
+        check_name(s, st, &topics, &metric_names);
         check_destination(s, st, &used_tables);
         check_parallelism(s, st);
         check_retention(s, st);

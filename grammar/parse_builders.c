@@ -41,10 +41,38 @@ size_t moosec_parse_describe_token(const moosec_parse_state *st, moosec_token_sh
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
 }
 
+static bool only_blanks(const char *text, uint32_t from, uint32_t to) {
+    for (uint32_t i = from; i < to; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
+            return false;
+    return true;
+}
+
+void moosec_parse_note_unclosed_brace(const moosec_parse_state *st, moosec_yyltype loc) {
+    const moosec_yyltype kw = st->last_keyword;
+    size_t depth = st->brace_depth;
+    if (depth == 0 || depth > sizeof st->open_braces / sizeof st->open_braces[0] ||
+        kw.end == 0 || kw.end > loc.begin || !only_blanks(st->src->text, kw.end, loc.begin))
+        return;
+    uint32_t line_begin = kw.begin;
+    while (line_begin > 0 && st->src->text[line_begin - 1] != '\n')
+        line_begin--;
+    uint32_t brace = st->open_braces[depth - 1];
+    if (!only_blanks(st->src->text, line_begin, kw.begin) || brace > kw.begin)
+        return;
+    moosec_yyltype at = {brace, brace + 1};
+    moosec_note(st->diag, moosec_parse_loc(st, at),
+                "this '{' is still open: is a '}' missing before '%.*s'?",
+                (int)(kw.end - kw.begin), st->src->text + kw.begin);
+}
+
 bool moosec_parse_echoes_lex_error(const moosec_parse_state *st, moosec_yyltype loc) {
     if (!st->lex_error || loc.begin < st->lex_error_begin)
         return false;
     const char *text = st->src->text;
+    /* the rest of a line the lexer choked on is noise too */
+    if (!memchr(text + st->lex_error_begin, '\n', loc.begin - st->lex_error_begin))
+        return true;
     for (uint32_t i = st->lex_error_end; i < loc.begin; i++) {
         char c = text[i];
         if (c == '/' && i + 1 < loc.begin && text[i + 1] == '/') {

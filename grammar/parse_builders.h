@@ -31,6 +31,13 @@ size_t moosec_parse_describe_token(const moosec_parse_state *st, moosec_token_sh
 /* A syntax error at LOC right after a lexical error is its echo: nothing between but blanks. */
 bool moosec_parse_echoes_lex_error(const moosec_parse_state *st, moosec_yyltype loc);
 
+/*
+ * After a syntax error at LOC inside braces: when LOC follows a declaration
+ * keyword that starts its line, the '{' before it was probably left open, and
+ * a note says which.
+ */
+void moosec_parse_note_unclosed_brace(const moosec_parse_state *st, moosec_yyltype loc);
+
 moosec_value_list *moosec_parse_value_list(moosec_parse_state *st);
 void moosec_parse_value_list_push(moosec_parse_state *st, moosec_value_list *l, moosec_value *v);
 moosec_prop_list *moosec_parse_prop_list(moosec_parse_state *st);

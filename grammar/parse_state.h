@@ -49,6 +49,8 @@ typedef struct moosec_parse_state {
     /* Offsets of the open '{', so "end of file" can say which one is unclosed. */
     uint32_t open_braces[64];
     size_t brace_depth; /* may exceed the array: only the first 64 are kept */
+    /* The last declaration keyword seen: inside braces it hints at a missing '}'. */
+    moosec_yyltype last_keyword;
 } moosec_parse_state;
 
 /* Reports a lexical error at LOC and remembers it (see lex_error above). */

@@ -271,6 +271,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, moosec_
                                     yysymbol_name(expected[i]));
     }
     moosec_error(st->diag, moosec_parse_loc(st, *loc), "%s", buf);
+    if (got != YYSYMBOL_YYEOF)
+        moosec_parse_note_unclosed_brace(st, *loc);
     if (got == YYSYMBOL_YYEOF && st->brace_depth > 0 &&
         st->brace_depth <= sizeof st->open_braces / sizeof st->open_braces[0]) {
         uint32_t at = st->open_braces[st->brace_depth - 1];
