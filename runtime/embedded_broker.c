@@ -108,7 +108,7 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
         free(path);
         return rc;
     }
-    char line[256], boot[200] = "", ctl[64] = "";
+    char line[256], boot[256] = "", ctl[256] = "";
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (strncmp(line, "bootstrap=", 10) == 0)
@@ -121,7 +121,7 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
     fclose(f);
 
     /* A live pid may be a recycled one: the broker must also answer on its port. */
-    char first[200];
+    char first[256];
     first_address(boot, first, sizeof(first));
     int fd = -1;
     if (pid_alive(*pid) && *boot && (fd = connect_to(first, 1000)) >= 0) {
