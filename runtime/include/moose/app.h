@@ -58,6 +58,16 @@ int moose_write_async(moose_app *app, const moose_stream_desc *stream, const voi
 /* Waits until every queued write was acknowledged or TIMEOUT_MS passed. */
 int moose_app_flush(moose_app *app, int timeout_ms);
 
+/*
+ * Starts every transform's workers (what `APP run` does) and returns; they
+ * run until moose_app_stop() or moose_app_close(). 0, or a negative code with
+ * ERRSTR filled.
+ */
+int moose_app_start(moose_app *app, char *errstr, size_t errstr_size);
+
+/* Stops fetching, finishes the records in flight, commits, and returns. Accepts NULL. */
+void moose_app_stop(moose_app *app);
+
 /* The app command line (`APP run`, `APP write`, ...): what moose_add_app()'s main calls. */
 int moose_main(const moose_app_desc *desc, int argc, char **argv);
 

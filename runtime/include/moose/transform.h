@@ -51,6 +51,10 @@ moose_str moose_transform_strdup(moose_transform_ctx *ctx, const char *s, size_t
 /* Memory that lives until the transform call ends; NULL when out of memory. */
 void *moose_transform_alloc(moose_transform_ctx *ctx, size_t size);
 
+/* Where the input record was read from: its partition and offset (-1 outside a call). */
+int32_t moose_transform_partition(const moose_transform_ctx *ctx);
+int64_t moose_transform_offset(const moose_transform_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,57 @@
+/*
+ * `APP run`: every transform (and table sink) runs until SIGINT or SIGTERM;
+ * then fetching stops, the records in flight finish and are committed, and
+ * the process exits 0.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "app_internal.h"
+#include "cli.h"
+#include "log.h"
+
+int moose__cli_run(const moose__cli *cli) {
+    /* Blocked before any thread exists, so every thread inherits the mask and sigwait() gets them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    char errstr[512];
+    moose_app *app = moose__app_open(cli->desc, &cli->opts->cfg, MOOSE__EMBEDDED_FIND_OR_START,
+                                     cli->prog, errstr, sizeof errstr);
+    if (!app) {
+        fprintf(stderr, "%s: %s\n", cli->prog, errstr);
+        return MOOSE__EXIT_FAILED;
+    }
+    for (uint32_t i = 0; i < cli->desc->nstreams; i++) {
+        const moose_stream_desc *s = cli->desc->streams[i];
+        if (s->destination)
+            moose__log(MOOSE__LOG_WARN, "run", NULL,
+                       "table sinks are not available in this build: stream %s is not "
+                       "delivered to table %s",
+                       s->name, s->destination->name);
+    }
+    if (moose_app_start(app, errstr, sizeof errstr) != 0) {
+        fprintf(stderr, "%s: %s\n", cli->prog, errstr);
+        moose_app_close(app);
+        return MOOSE__EXIT_FAILED;
+    }
+    if (moose__kafka_owns_broker(app->kafka))
+        moose__log(MOOSE__LOG_INFO, "run", NULL, "embedded broker at %s",
+                   moose__kafka_bootstrap(app->kafka));
+    if (app->http)
+        moose__log(MOOSE__LOG_INFO, "run", NULL, "metrics and health at http://%s/",
+                   moose__http_address(app->http));
+    moose__log(MOOSE__LOG_INFO, "run", NULL, "running app=%s transforms=%u (Ctrl-C stops)",
+               cli->desc->name, cli->desc->ntransforms);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    moose__log(MOOSE__LOG_INFO, "run", NULL, "%s: stopping, finishing the records in flight",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    moose_app_stop(app);
+    moose_app_close(app);
+    moose__log(MOOSE__LOG_INFO, "run", NULL, "stopped");
+    return MOOSE__EXIT_OK;
+}

@@ -1,0 +1,488 @@
+/*
+ * Transform workers: each one a thread with its own consumer in the
+ * transform's group, so Kafka gives every partition to one worker at a time
+ * (and more processes of the app share the partitions the same way).
+ *
+ * A record's outputs are produced asynchronously; the record's offset may be
+ * committed only once every output (or its dead letter) was acknowledged, and
+ * only after every earlier record of its partition. Each partition keeps a
+ * ring of the records in flight, in offset order: delivery reports count a
+ * slot's pending outputs down from the producer's thread, and the worker
+ * retires finished slots from the head and commits the offset after them.
+ * The ring is bounded, which is also the worker's back-pressure.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app_internal.h"
+#include "log.h"
+#include "moose/error.h"
+#include "transform_internal.h"
+
+enum {
+    RING_SLOTS = 8192,     /* records in flight per partition */
+    BATCH_MAX = 256,       /* records fetched at once */
+    POLL_MS = 100,         /* how long a fetch waits, so a stop request is seen soon */
+    COMMIT_EVERY_MS = 200, /* asynchronous commits of finished work */
+    DRAIN_TIMEOUT_MS = 60000,
+};
+
+typedef struct slot {
+    int64_t offset;
+    _Atomic int32_t pending; /* outputs not yet acknowledged, +1 while still producing */
+    _Atomic int status;      /* the first failed delivery, or 0 */
+    char *fail_message;      /* its words (set by whoever set status) */
+    rd_kafka_message_t *msg; /* the input, kept for a dead letter until the slot retires */
+} slot;
+
+typedef struct partq {
+    bool owned;
+    slot *slots; /* RING_SLOTS of them, allocated when first owned */
+    uint64_t head, tail;
+    int64_t done_next;      /* offset after the last retired record; -1: none */
+    int64_t committed_next; /* what was last committed */
+} partq;
+
+typedef struct worker {
+    moose__transform_runner *runner;
+    int index;
+    pthread_t thread;
+    bool started;
+    moose__consumer *consumer;
+    moose_transform_ctx ctx;
+    partq *parts; /* indexed by partition */
+    size_t nparts;
+    uint64_t last_commit_ms;
+    char name[160];
+} worker;
+
+struct moose__transform_runner {
+    moose_app *app;
+    const moose_transform_desc *desc;
+    moose__producer *producer;
+    moose__component *metrics;
+    char group[256];
+    _Atomic bool stop;
+    worker *workers;
+    int nworkers;
+};
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void pause_briefly(void) {
+    struct timespec ts = {0, 500 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- delivery reports (the producer's thread) ---- */
+
+static void slot_failed(slot *s, int status, const char *message) {
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&s->status, &expected, status))
+        s->fail_message = strdup(message ? message : moose_strerror(status));
+}
+
+static void output_delivered(int status, int32_t partition, int64_t offset, const char *message,
+                             void *opaque) {
+    (void)partition;
+    (void)offset;
+    slot *s = opaque;
+    if (status != 0)
+        slot_failed(s, status, message);
+    /* The last touch of the slot: after this the worker may reuse it. */
+    atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
+}
+
+/* ---- partitions ---- */
+
+static partq *partq_get(worker *w, int32_t partition) {
+    if (partition < 0)
+        return NULL;
+    if ((size_t)partition >= w->nparts) {
+        size_t n = (size_t)partition + 1;
+        partq *grown = realloc(w->parts, n * sizeof *grown);
+        if (!grown)
+            return NULL;
+        memset(grown + w->nparts, 0, (n - w->nparts) * sizeof *grown);
+        for (size_t i = w->nparts; i < n; i++)
+            grown[i].done_next = grown[i].committed_next = -1;
+        w->parts = grown;
+        w->nparts = n;
+    }
+    partq *p = &w->parts[partition];
+    if (!p->slots) {
+        p->slots = calloc(RING_SLOTS, sizeof *p->slots);
+        if (!p->slots)
+            return NULL;
+    }
+    p->owned = true;
+    return p;
+}
+
+static void log_failure(worker *w, const rd_kafka_message_t *msg, const char *what,
+                        const char *reason) {
+    char key[160], why[600];
+    moose__log_quote(key, sizeof key, msg->key ? msg->key : "", msg->key ? msg->key_len : 0);
+    moose__log_quote(why, sizeof why, reason, strlen(reason));
+    moose__log(MOOSE__LOG_WARN, "transform", w->runner->desc->name,
+               "%s transform=%s key=%s partition=%" PRId32 " offset=%" PRId64 " reason=%s", what,
+               w->runner->desc->name, key, msg->partition, msg->offset, why);
+}
+
+/* Sends the input of S to the DLQ; with CB the slot waits for its acknowledgement. */
+static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
+                       moose__dlq_error_type type, const char *reason, const moose_errors *errs,
+                       bool sync) {
+    const moose_transform_desc *t = w->runner->desc;
+    moose__dlq_entry entry = {
+        .type = type,
+        .source = MOOSE__DLQ_FROM_TRANSFORM,
+        .message = reason,
+        .errors = errs,
+        .topic = t->source->topic,
+        .partition = msg->partition,
+        .offset = msg->offset,
+        .transform = t->name,
+        .key = msg->key,
+        .key_len = msg->key ? msg->key_len : 0,
+        .original = msg->payload ? msg->payload : "",
+        .original_len = msg->payload ? msg->len : 0,
+    };
+    char errstr[256];
+    int rc;
+    if (sync) {
+        rc = moose__dlq_send(w->runner->producer, &entry, true, NULL, NULL, errstr, sizeof errstr);
+    } else {
+        atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
+        for (;;) {
+            rc = moose__dlq_send(w->runner->producer, &entry, false, output_delivered, s, errstr,
+                                 sizeof errstr);
+            if (rc != MOOSE_EQUEUEFULL)
+                break;
+            pause_briefly();
+        }
+        if (rc != 0)
+            atomic_fetch_sub_explicit(&s->pending, 1, memory_order_relaxed);
+    }
+    if (rc == 0)
+        moose__count(w->runner->metrics, MOOSE__C_DLQ, 1);
+    else
+        moose__log(MOOSE__LOG_ERROR, "transform", "dlq",
+                   "record could not be kept in the dead letter queue transform=%s "
+                   "partition=%" PRId32 " offset=%" PRId64 " reason=\"%s\" error=\"%s\"",
+                   t->name, msg->partition, msg->offset, reason, errstr);
+    return rc;
+}
+
+/* Retires finished records at the head of P's ring; returns how many. */
+static size_t reap(worker *w, partq *p) {
+    size_t n = 0;
+    while (p->head < p->tail) {
+        slot *s = &p->slots[p->head % RING_SLOTS];
+        if (atomic_load_explicit(&s->pending, memory_order_acquire) != 0)
+            break;
+        int status = atomic_load_explicit(&s->status, memory_order_relaxed);
+        if (status != 0) {
+            char reason[512];
+            snprintf(reason, sizeof reason, "an output was not acknowledged: %s",
+                     s->fail_message ? s->fail_message : moose_strerror(status));
+            log_failure(w, s->msg, "delivery failed", reason);
+            dead_letter(w, s, s->msg, MOOSE__DLQ_DELIVERY_ERROR, reason, NULL, true);
+            free(s->fail_message);
+            s->fail_message = NULL;
+        }
+        p->done_next = s->offset + 1;
+        rd_kafka_message_destroy(s->msg);
+        s->msg = NULL;
+        p->head++;
+        n++;
+    }
+    return n;
+}
+
+static void commit(worker *w, bool sync) {
+    const char *topic = w->runner->desc->source->topic;
+    for (size_t i = 0; i < w->nparts; i++) {
+        partq *p = &w->parts[i];
+        if (!p->owned || p->done_next <= p->committed_next)
+            continue;
+        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, sync);
+        if (rc == 0 || rc == MOOSE_ECLOSED)
+            p->committed_next = p->done_next;
+    }
+    w->last_commit_ms = now_ms();
+}
+
+/* Waits until every record of P in flight retired; false after DRAIN_TIMEOUT_MS. */
+static bool drain(worker *w, partq *p) {
+    uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    for (;;) {
+        reap(w, p);
+        if (p->head == p->tail)
+            return true;
+        if (now_ms() > deadline)
+            return false;
+        pause_briefly();
+    }
+}
+
+static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
+                      void *opaque) {
+    (void)c;
+    worker *w = opaque;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t part = parts->elems[i].partition;
+        if (part < 0 || (size_t)part >= w->nparts || !w->parts[part].owned)
+            continue;
+        if (!drain(w, &w->parts[part]))
+            moose__log(MOOSE__LOG_ERROR, "transform", NULL,
+                       "transform=%s partition=%" PRId32
+                       " was revoked with records still unacknowledged; they will be processed "
+                       "again by the next owner",
+                       w->runner->desc->name, part);
+    }
+    commit(w, true);
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t part = parts->elems[i].partition;
+        if (part >= 0 && (size_t)part < w->nparts) {
+            partq *p = &w->parts[part];
+            p->owned = false;
+            p->done_next = p->committed_next = -1;
+        }
+    }
+}
+
+/* ---- one record ---- */
+
+static void produce_output(worker *w, slot *s, const moose__output *o) {
+    moose_transform_ctx *ctx = &w->ctx;
+    const moose_stream_desc *dest = w->runner->desc->destinations[o->dest];
+    const char *base = ctx->out.data;
+    atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
+    int rc;
+    for (;;) {
+        rc = moose__producer_send(w->runner->producer, dest->topic, -1,
+                                  o->has_key ? base + o->key_off : NULL, o->key_len,
+                                  base + o->value_off, o->value_len, output_delivered, s);
+        if (rc != MOOSE_EQUEUEFULL)
+            break;
+        pause_briefly();
+    }
+    if (rc != 0) {
+        char message[256];
+        snprintf(message, sizeof message, "producing to %s failed: %s", dest->topic,
+                 moose_strerror(rc));
+        slot_failed(s, rc, message);
+        atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
+        return;
+    }
+    moose__count(w->runner->metrics, MOOSE__C_RECORDS_OUT, 1);
+    moose__count(w->runner->metrics, MOOSE__C_BYTES_OUT, o->value_len);
+}
+
+static void process(worker *w, rd_kafka_message_t *msg) {
+    moose__component *m = w->runner->metrics;
+    partq *p = partq_get(w, msg->partition);
+    if (!p) {
+        moose__log(MOOSE__LOG_ERROR, "transform", NULL,
+                   "out of memory tracking partition %" PRId32 " of transform %s; record at "
+                   "offset %" PRId64 " will be processed again after a restart",
+                   msg->partition, w->runner->desc->name, msg->offset);
+        rd_kafka_message_destroy(msg);
+        return;
+    }
+    while (p->tail - p->head >= RING_SLOTS) {
+        if (reap(w, p) == 0)
+            pause_briefly();
+    }
+    slot *s = &p->slots[p->tail % RING_SLOTS];
+    s->offset = msg->offset;
+    s->msg = msg;
+    s->fail_message = NULL;
+    atomic_store_explicit(&s->status, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->pending, 1, memory_order_relaxed);
+    p->tail++;
+
+    moose__count(m, MOOSE__C_RECORDS_IN, 1);
+    moose__count(m, MOOSE__C_BYTES_IN, msg->len);
+    uint64_t t0 = moose__metrics_now_ns();
+    int rc = moose__transform_record(&w->ctx, msg->payload, msg->payload ? msg->len : 0,
+                                     msg->partition, msg->offset);
+    moose__latency_record(m, MOOSE__L_TRANSFORM, moose__metrics_now_ns() - t0);
+    moose_transform_ctx *ctx = &w->ctx;
+    if (ctx->failure == MOOSE__FAIL_DECODE || ctx->failure == MOOSE__FAIL_INPUT)
+        moose__metrics_validated(m, msg->payload, msg->payload ? msg->len : 0, &ctx->errs);
+    else
+        moose__metrics_validated(m, NULL, 0, NULL);
+    if (rc == 0) {
+        if (ctx->noutputs == 0)
+            moose__count(m, MOOSE__C_FILTERED, 1);
+        for (size_t i = 0; i < ctx->noutputs; i++)
+            produce_output(w, s, &ctx->outputs[i]);
+    } else {
+        bool validation = moose__failure_is_validation(ctx->failure);
+        if (ctx->failure == MOOSE__FAIL_TRANSFORM)
+            moose__count(m, MOOSE__C_TRANSFORM_ERRORS, 1);
+        log_failure(w, msg, validation ? "record rejected" : "transform failed", ctx->reason);
+        dead_letter(w, s, msg,
+                    validation ? MOOSE__DLQ_VALIDATION_ERROR : MOOSE__DLQ_TRANSFORM_ERROR,
+                    ctx->reason, validation ? &ctx->errs : NULL, false);
+    }
+    atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    moose__transform_runner *r = w->runner;
+    rd_kafka_message_t *batch[BATCH_MAX];
+    while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+        moose__metrics_heartbeat(r->metrics);
+        int n = moose__consumer_poll_batch(w->consumer, POLL_MS, batch, BATCH_MAX, NULL);
+        if (n < 0) {
+            if (n == MOOSE_ECLOSED)
+                break;
+            pause_briefly(); /* the consumer logged why; it reconnects by itself */
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            process(w, batch[i]);
+        for (size_t i = 0; i < w->nparts; i++)
+            if (w->parts[i].owned)
+                reap(w, &w->parts[i]);
+        if (now_ms() - w->last_commit_ms >= COMMIT_EVERY_MS)
+            commit(w, false);
+    }
+    /* Stop: nothing more is fetched; finish what is in flight and commit it. */
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned && !drain(w, &w->parts[i]))
+            moose__log(MOOSE__LOG_ERROR, "transform", NULL,
+                       "transform=%s partition=%zu stopped with records still unacknowledged; "
+                       "they will be processed again",
+                       r->desc->name, i);
+    commit(w, true);
+    return NULL;
+}
+
+/* ---- runner ---- */
+
+static void runner_free(moose__transform_runner *r) {
+    for (int i = 0; i < r->nworkers; i++) {
+        worker *w = &r->workers[i];
+        moose__consumer_close(w->consumer);
+        w->consumer = NULL;
+    }
+    /* Every delivery report has arrived once the producer is closed: the rings may go. */
+    moose__producer_close(r->producer);
+    for (int i = 0; i < r->nworkers; i++) {
+        worker *w = &r->workers[i];
+        for (size_t j = 0; j < w->nparts; j++) {
+            partq *p = &w->parts[j];
+            for (uint64_t k = p->head; p->slots && k < p->tail; k++) {
+                slot *s = &p->slots[k % RING_SLOTS];
+                rd_kafka_message_destroy(s->msg);
+                free(s->fail_message);
+            }
+            free(p->slots);
+        }
+        free(w->parts);
+        moose__transform_ctx_free(&w->ctx);
+    }
+    free(r->workers);
+    free(r);
+}
+
+moose__transform_runner *moose__transform_start(moose_app *app, const moose_transform_desc *t,
+                                                int workers, char *errstr, size_t errstr_size) {
+    moose__transform_runner *r = calloc(1, sizeof *r);
+    if (!r || !(r->workers = calloc((size_t)workers, sizeof *r->workers))) {
+        free(r);
+        snprintf(errstr, errstr_size, "out of memory starting transform %s", t->name);
+        return NULL;
+    }
+    r->app = app;
+    r->desc = t;
+    r->metrics = moose__metrics_find(app->metrics, MOOSE_COMPONENT_TRANSFORM, t->name);
+    if (!t->fn) {
+        snprintf(errstr, errstr_size, "transform %s has no function", t->name);
+        goto fail;
+    }
+    if (!moose__group_for_transform(app->desc, t, r->group, sizeof r->group)) {
+        snprintf(errstr, errstr_size, "the consumer group name of transform %s is too long",
+                 t->name);
+        goto fail;
+    }
+    char name[200];
+    snprintf(name, sizeof name, "transform %s", t->name);
+    r->producer = moose__producer_new(app->kafka, name, errstr, errstr_size);
+    if (!r->producer)
+        goto fail;
+    for (uint32_t i = 0; i < t->ndestinations; i++)
+        if (moose__app_watch_readers(app, r->producer, t->destinations[i], errstr, errstr_size) !=
+            0)
+            goto fail;
+
+    const char *topics[1] = {t->source->topic};
+    for (int i = 0; i < workers; i++) {
+        worker *w = &r->workers[i];
+        w->runner = r;
+        w->index = i;
+        snprintf(w->name, sizeof w->name, "transform %s worker %d", t->name, i);
+        r->nworkers = i + 1;
+        if (moose__transform_ctx_init(&w->ctx, t, app->cfg.max_record_bytes) != 0) {
+            snprintf(errstr, errstr_size, "out of memory starting transform %s", t->name);
+            goto fail;
+        }
+        moose__consumer_opts copts = {
+            .group = r->group,
+            .topics = topics,
+            .ntopics = 1,
+            .on_revoke = on_revoke,
+            .opaque = w,
+            .name = w->name,
+        };
+        w->consumer = moose__consumer_new(app->kafka, &copts, errstr, errstr_size);
+        if (!w->consumer)
+            goto fail;
+    }
+    for (int i = 0; i < workers; i++) {
+        worker *w = &r->workers[i];
+        int err = pthread_create(&w->thread, NULL, worker_main, w);
+        if (err != 0) {
+            snprintf(errstr, errstr_size, "cannot start a worker thread of transform %s: %s",
+                     t->name, strerror(err));
+            moose__transform_request_stop(r);
+            moose__transform_join(r);
+            return NULL;
+        }
+        w->started = true;
+    }
+    moose__log(MOOSE__LOG_INFO, "transform", NULL, "started transform=%s workers=%d group=%s",
+               t->name, workers, r->group);
+    return r;
+fail:
+    runner_free(r);
+    return NULL;
+}
+
+void moose__transform_request_stop(moose__transform_runner *r) {
+    if (r)
+        atomic_store(&r->stop, true);
+}
+
+void moose__transform_join(moose__transform_runner *r) {
+    if (!r)
+        return;
+    moose__transform_request_stop(r);
+    for (int i = 0; i < r->nworkers; i++)
+        if (r->workers[i].started)
+            pthread_join(r->workers[i].thread, NULL);
+    runner_free(r);
+}
