@@ -62,4 +62,26 @@ int moosec_stubs_write(const moosec_schema *schema, const char *schema_path, con
 /* The C text of the stubs file (allocated in ARENA); BASE is the schema's base name. */
 char *moosec_stubs_source(moosec_arena *arena, const moosec_schema *schema, const char *base);
 
+/* ---- C code (gen_header.c, gen_source.c, gen_cmd.c) ---- */
+
+/*
+ * `<base>.moose.h`: per model a struct, an _INIT, the codec and validator
+ * declarations and a descriptor; per stream, table and transform its
+ * descriptor and typed wrappers; the app registry `<base>_app` (BASE as a C
+ * identifier).
+ */
+void moosec_gen_header(FILE *out, const moosec_schema *schema, const char *base);
+/* `<base>.moose.c`: the definitions the header declares. */
+void moosec_gen_source(FILE *out, const moosec_schema *schema, const char *base);
+
+/*
+ * Writes DIR/<base>.moose.h and DIR/<base>.moose.c for a checked schema read
+ * from SCHEMA_PATH. Returns 0, or -1 with ERRSTR filled.
+ */
+int moosec_gen_write(const moosec_schema *schema, const char *schema_path, const char *dir,
+                     char *errstr, size_t errstr_size);
+
+/* `moosec gen [-o DIR] FILE...` (ARGV after "gen"); returns the exit status. */
+int moosec_gen_main(int argc, char **argv);
+
 #endif

@@ -244,6 +244,8 @@ int main(int argc, char **argv) {
         return cmd_ddl(argc - 2, argv + 2);
     if (strcmp(cmd, "stubs") == 0)
         return cmd_stubs(argc - 2, argv + 2);
+    if (strcmp(cmd, "gen") == 0)
+        return moosec_gen_main(argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0 || strcmp(cmd, "stubs") == 0 || strcmp(cmd, "ddl") == 0) {
         fprintf(stderr, "moosec: %s: not yet implemented\n", cmd);
         return EXIT_USAGE;
