@@ -302,11 +302,8 @@ rd_kafka_conf_t *moose__kafka_conf(const moose__kafka *k, char *errstr, size_t e
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     if (k->embedded) {
-        /* One loopback broker: reconnect fast, and let a second group member join within seconds. */
+        /* One loopback broker: reconnect fast. */
         rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", why, sizeof(why));
-        rd_kafka_conf_set(conf, "session.timeout.ms", "6000", why, sizeof(why));
-        rd_kafka_conf_set(conf, "heartbeat.interval.ms", "500", why, sizeof(why));
-        rd_kafka_conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", why, sizeof(why));
     }
     for (size_t i = 0; i < k->nprops; i++) {
         char key[256];

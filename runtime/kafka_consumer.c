@@ -115,6 +115,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
+static bool user_has_property(const moose__kafka *kafka, const char *name) {
+    size_t n = strlen(name);
+    for (size_t i = 0; i < kafka->nprops; i++)
+        if (strncmp(kafka->props[i], name, n) == 0 && kafka->props[i][n] == '=')
+            return true;
+    return false;
+}
+
 moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_opts *opts,
                                      char *errstr, size_t errstr_size) {
     if (!opts->group || !*opts->group || opts->ntopics == 0) {
@@ -147,12 +155,17 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
         goto fail;
     }
     /* earliest for a new group, unless the user chose another policy with -X. */
-    bool user_reset = false;
-    for (size_t i = 0; i < kafka->nprops; i++)
-        if (strncmp(kafka->props[i], "auto.offset.reset=", 18) == 0)
-            user_reset = true;
-    if (!user_reset)
+    if (!user_has_property(kafka, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", why, sizeof(why));
+    /*
+     * The embedded broker waits session.timeout.ms - 1 s for every member to
+     * rejoin when one more joins a running group: with the 45 s default a
+     * second worker would stall the group for 44 s.
+     */
+    if (kafka->embedded && !user_has_property(kafka, "session.timeout.ms")) {
+        rd_kafka_conf_set(conf, "session.timeout.ms", "6000", why, sizeof(why));
+        rd_kafka_conf_set(conf, "heartbeat.interval.ms", "500", why, sizeof(why));
+    }
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {

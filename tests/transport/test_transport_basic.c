@@ -1,0 +1,396 @@
+/*
+ * The transport without consumer groups (fast): configuration errors, the
+ * embedded broker's file and its discovery from another process, topics,
+ * Admin timeouts, the keyed producer and its typed errors, the log.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "kafka_internal.h"
+#include "log.h"
+#include "transport_test.h"
+
+extern char **environ;
+
+/* ---- configuration ---- */
+
+static void expect_open_error(const char *const *props, int code, const char *message) {
+    char *dir = tt_mkdir();
+    assert_non_null(dir);
+    moose__kafka_opts opts = {.brokers = "embedded", .props = props,
+                              .embedded = MOOSE__EMBEDDED_FIND_OR_START, .dir = dir};
+    moose__kafka *k = NULL;
+    char err[1024] = "";
+    assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), code);
+    assert_null(k);
+    assert_string_equal(err, message);
+    tt_rmdir(dir);
+}
+
+static void test_bad_properties(void **state) {
+    (void)state;
+    const char *unknown[] = {"no.such.property=1", NULL};
+    expect_open_error(unknown, MOOSE_EINVAL,
+                      "bad Kafka property 'no.such.property=1': No such configuration property: "
+                      "\"no.such.property\"");
+    const char *bad_value[] = {"acks=all", NULL};
+    expect_open_error(bad_value, MOOSE_EINVAL,
+                      "bad property 'acks=all': libmoose sets acks itself (use --brokers for the "
+                      "bootstrap list)");
+    const char *not_kv[] = {"linger.ms", NULL};
+    expect_open_error(not_kv, MOOSE_EINVAL, "bad property 'linger.ms': expected key=value");
+    const char *ours[] = {"moose.backpressure.max.bytes=lots", NULL};
+    expect_open_error(ours, MOOSE_EINVAL,
+                      "bad property 'moose.backpressure.max.bytes=lots': expected an integer of "
+                      "at least 1024");
+    const char *typo[] = {"moose.backpressure.max.byte=1", NULL};
+    moose__kafka_opts opts = {.props = typo, .embedded = MOOSE__EMBEDDED_FIND, .dir = "/tmp"};
+    moose__kafka *k = NULL;
+    char err[1024];
+    assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), MOOSE_EINVAL);
+    assert_non_null(strstr(err, "unknown moose setting"));
+    const char *wrong_type[] = {"linger.ms=soon", NULL};
+    assert_int_equal(moose__kafka_open(&(moose__kafka_opts){.props = wrong_type, .dir = "/tmp"},
+                                       &k, err, sizeof(err)),
+                     MOOSE_EINVAL);
+    assert_non_null(strstr(err, "bad Kafka property 'linger.ms=soon': "));
+}
+
+/* ---- the broker file ---- */
+
+static void test_no_broker_is_a_plain_sentence(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    if (!dir) {
+        fail();
+        return;
+    }
+    moose__kafka_opts opts = {.embedded = MOOSE__EMBEDDED_FIND, .dir = dir, .prog = "myapp"};
+    moose__kafka *k = NULL;
+    char err[1024], want[1200];
+    assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), MOOSE_ENOBROKER);
+    snprintf(want, sizeof(want),
+             "no embedded broker is running in %s: start one with `myapp broker` or `myapp run`",
+             dir);
+    assert_string_equal(err, want);
+    tt_rmdir(dir);
+}
+
+static void test_stale_broker_file_is_removed(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* its pid now names no process */
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, MOOSE__BROKER_FILE);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "bootstrap=127.0.0.1:1\npid=%ld\ncontrol=127.0.0.1:1\n", (long)child);
+    fclose(f);
+    assert_null(tt_open(dir, MOOSE__EMBEDDED_FIND, NULL));
+    assert_int_equal(access(path, F_OK), -1);
+
+    /* A stale file does not stop a new broker from starting in its place. */
+    f = fopen(path, "w");
+    fprintf(f, "bootstrap=127.0.0.1:1\npid=%ld\ncontrol=127.0.0.1:1\n", (long)child);
+    fclose(f);
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    assert_non_null(k);
+    assert_true(moose__kafka_owns_broker(k));
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
+static void test_publish_find_and_unpublish(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *owner = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    assert_non_null(owner);
+    assert_true(moose__kafka_owns_broker(owner));
+    assert_true(moose__kafka_embedded(owner));
+    assert_int_equal(strncmp(moose__kafka_bootstrap(owner), "127.0.0.1:", 10), 0);
+
+    char path[1024], want[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, MOOSE__BROKER_FILE);
+    char *text = tt_slurp(path);
+    assert_non_null(text);
+    snprintf(want, sizeof(want), "bootstrap=%s\npid=%ld\ncontrol=127.0.0.1:",
+             moose__kafka_bootstrap(owner), (long)getpid());
+    assert_int_equal(strncmp(text, want, strlen(want)), 0);
+    free(text);
+
+    moose__kafka *client = tt_open(dir, MOOSE__EMBEDDED_FIND, NULL);
+    assert_non_null(client);
+    assert_false(moose__kafka_owns_broker(client));
+    assert_string_equal(moose__kafka_bootstrap(client), moose__kafka_bootstrap(owner));
+
+    moose__kafka_opts opts = {.embedded = MOOSE__EMBEDDED_START, .dir = dir};
+    moose__kafka *second = NULL;
+    char err[1024];
+    assert_int_equal(moose__kafka_open(&opts, &second, err, sizeof(err)), MOOSE_EINVAL);
+    snprintf(want, sizeof(want),
+             "an embedded broker is already running in %s (pid %ld, %s): stop it first, or use it",
+             dir, (long)getpid(), moose__kafka_bootstrap(owner));
+    assert_string_equal(err, want);
+
+    moose__kafka_close(client);
+    moose__kafka_close(owner);
+    assert_int_equal(access(path, F_OK), -1);
+    tt_rmdir(dir);
+}
+
+/* ---- topics ---- */
+
+static void test_topics_in_the_owner(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    assert_non_null(k);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "orders", 3, 86400000, err, sizeof(err)), 0);
+    assert_int_equal(moose__kafka_partition_count(k, "orders", err, sizeof(err)), 3);
+    assert_int_equal(moose__kafka_ensure_topic(k, "orders", 3, 0, err, sizeof(err)), 0);
+
+    assert_int_equal(moose__kafka_ensure_topic(k, "orders", 2, 0, err, sizeof(err)), MOOSE_ESCHEMA);
+    assert_string_equal(err, "topic 'orders' has 3 partitions but the schema declares 2: more "
+                             "partitions would spread keys differently from the declared "
+                             "parallelism; raise `parallelism` to 3 or recreate the topic");
+    assert_int_equal(moose__kafka_ensure_topic(k, "orders", 5, 0, err, sizeof(err)), MOOSE_ESCHEMA);
+    assert_string_equal(err, "topic 'orders' has 3 partitions in the embedded broker, the schema "
+                             "declares 5: the embedded broker cannot add partitions; restart it");
+    assert_int_equal(moose__kafka_partition_count(k, "nothing-here", err, sizeof(err)),
+                     MOOSE_ENOTFOUND);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
+/* Runs this test binary again as another process that opens DIR's broker and creates a topic. */
+static int run_child(const char *dir, const char *topic, const char *partitions) {
+    char *argv[] = {"/proc/self/exe", "--child-topic", (char *)dir, (char *)topic,
+                    (char *)partitions, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+        return -1;
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int child_topic(const char *dir, const char *topic, int partitions) {
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND, NULL);
+    if (!k)
+        return 3;
+    if (moose__kafka_owns_broker(k))
+        return 4;
+    char err[1024];
+    int rc = moose__kafka_ensure_topic(k, topic, partitions, 0, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    moose__kafka_close(k);
+    return rc == 0 ? 0 : rc == MOOSE_ESCHEMA ? 5 : 6;
+}
+
+static void test_topics_from_another_process(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *owner = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    assert_non_null(owner);
+    char err[1024];
+    assert_int_equal(run_child(dir, "from-child", "4"), 0);
+    assert_int_equal(moose__kafka_partition_count(owner, "from-child", err, sizeof(err)), 4);
+    assert_int_equal(run_child(dir, "from-child", "4"), 0);
+    /* The owner's refusal reaches the other process with its code. */
+    assert_int_equal(run_child(dir, "from-child", "2"), 5);
+
+    /* The same path in-process: a client that does not own the broker. */
+    moose__kafka *client = tt_open(dir, MOOSE__EMBEDDED_FIND, NULL);
+    assert_int_equal(moose__kafka_ensure_topic(client, "from-child", 6, 0, err, sizeof(err)),
+                     MOOSE_ESCHEMA);
+    assert_string_equal(err, "topic 'from-child' has 4 partitions in the embedded broker, the "
+                             "schema declares 6: the embedded broker cannot add partitions; "
+                             "restart it");
+    moose__kafka_close(client);
+    moose__kafka_close(owner);
+    /* With the owner gone, a client finds nothing rather than a dead address. */
+    assert_int_equal(run_child(dir, "late", "1"), 3);
+    tt_rmdir(dir);
+}
+
+/* Against a "real cluster" that ignores CreateTopics (the mock): a clear timeout, not a hang. */
+static void test_admin_request_times_out_clearly(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *owner = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    assert_non_null(owner);
+    const char *props[] = {"moose.admin.timeout.ms=1500", NULL};
+    moose__kafka_opts opts = {.brokers = moose__kafka_bootstrap(owner), .props = props};
+    moose__kafka *k = NULL;
+    char err[1024];
+    assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), 0);
+    assert_false(moose__kafka_embedded(k));
+    int rc = moose__kafka_ensure_topic(k, "via-admin", 2, 0, err, sizeof(err));
+    assert_int_equal(rc, MOOSE_ETIMEDOUT);
+    char want[512];
+    snprintf(want, sizeof(want), "CreateTopics for topic 'via-admin' at %s failed: ",
+             moose__kafka_bootstrap(owner));
+    assert_int_equal(strncmp(err, want, strlen(want)), 0);
+    moose__kafka_close(k);
+    moose__kafka_close(owner);
+    tt_rmdir(dir);
+}
+
+/* ---- producer ---- */
+
+typedef struct async_count {
+    pthread_mutex_t mu;
+    int ok, failed;
+    int64_t last_offset;
+} async_count;
+
+static void count_cb(int status, int32_t partition, int64_t offset, const char *message,
+                     void *opaque) {
+    (void)partition;
+    (void)message;
+    async_count *c = opaque;
+    pthread_mutex_lock(&c->mu);
+    if (status == 0) {
+        c->ok++;
+        if (offset > c->last_offset)
+            c->last_offset = offset;
+    } else {
+        c->failed++;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void test_keyed_producer(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "events", 4, 0, err, sizeof(err)), 0);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    assert_non_null(p);
+
+    /* The Java client's murmur2: the partition any Kafka client computes for the key. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(moose__producer_handle(p), "events", NULL);
+    const char *keys[] = {"user-1", "user-2", "user-3", "user-4", "user-5"};
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 5; i++) {
+            char value[64];
+            snprintf(value, sizeof(value), "{\"n\":%d}", round);
+            int32_t part = -1;
+            int64_t off = -1;
+            assert_int_equal(moose__producer_send_sync(p, "events", keys[i], strlen(keys[i]), value,
+                                                       strlen(value), &part, &off, err,
+                                                       sizeof(err)),
+                             0);
+            int32_t want = rd_kafka_msg_partitioner_murmur2(rkt, keys[i], strlen(keys[i]), 4,
+                                                            NULL, NULL);
+            assert_int_equal(part, want);
+            assert_true(off >= round);
+        }
+    }
+    rd_kafka_topic_destroy(rkt);
+
+    async_count c = {.last_offset = -1};
+    pthread_mutex_init(&c.mu, NULL);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(moose__producer_send(p, "events", 2, "k", 1, "v", 1, count_cb, &c), 0);
+    assert_int_equal(moose__producer_flush(p, 10000), 0);
+    assert_int_equal(moose__producer_in_flight(p), 0);
+    assert_int_equal(c.ok, 200);
+    assert_int_equal(c.failed, 0);
+
+    /* A record the broker refuses for good is a delivery error with the broker's reason. */
+    rd_kafka_mock_push_request_errors(moose__embedded_cluster(k->owned), 0 /* Produce */, 1,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    int rc = moose__producer_send_sync(p, "events", "user-1", 6, "x", 1, NULL, NULL, err,
+                                       sizeof(err));
+    assert_int_equal(rc, MOOSE_EDELIVERY);
+    assert_string_equal(err, "broker did not acknowledge the record on topic 'events': Broker: "
+                             "Topic authorization failed");
+    moose__producer_close(p);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
+/* ---- log ---- */
+
+static void test_log_lines_and_rate_limit(void **state) {
+    (void)state;
+    FILE *out = tmpfile();
+    moose__log_set_output(out);
+    moose__log_set_rate(3);
+    for (int i = 0; i < 10; i++)
+        moose__log(MOOSE__LOG_ERROR, "transform", "bad-record", "transform failed n=%d", i);
+    moose__log(MOOSE__LOG_DEBUG, "transform", NULL, "not shown at info");
+    moose__log(MOOSE__LOG_INFO, "transform", NULL, "unlimited kind");
+    struct timespec ts = {1, 100 * 1000000};
+    nanosleep(&ts, NULL);
+    moose__log(MOOSE__LOG_ERROR, "transform", "bad-record", "transform failed n=%d", 10);
+    moose__log_set_output(NULL);
+    moose__log_set_rate(20);
+
+    rewind(out);
+    char line[512];
+    const char *want[] = {
+        "error transform transform failed n=0",
+        "error transform transform failed n=1",
+        "error transform transform failed n=2",
+        "info transform unlimited kind",
+        "error transform suppressed 7 similar messages kind=bad-record",
+        "error transform transform failed n=10",
+    };
+    int n = 0;
+    while (fgets(line, sizeof(line), out)) {
+        line[strcspn(line, "\n")] = '\0';
+        assert_true(n < 6);
+        /* 2026-11-27T15:40:01.123Z: 24 characters, then a space. */
+        assert_int_equal(strlen(line) > 25, 1);
+        assert_int_equal(line[4], '-');
+        assert_int_equal(line[10], 'T');
+        assert_int_equal(line[23], 'Z');
+        assert_string_equal(line + 25, want[n]);
+        n++;
+    }
+    assert_int_equal(n, 6);
+    assert_int_equal(moose__log_suppressed_total() >= 7, 1);
+    fclose(out);
+
+    char q[64];
+    assert_string_equal(moose__log_quote(q, sizeof(q), "plain", 5), "plain");
+    assert_string_equal(moose__log_quote(q, sizeof(q), "a b\"c\n", 6), "\"a b\\\"c\\n\"");
+    assert_string_equal(moose__log_quote(q, sizeof(q), "", 0), "\"\"");
+    moose__log_level lvl;
+    assert_int_equal(moose__log_parse_level("WARN", &lvl), 0);
+    assert_int_equal(lvl, MOOSE__LOG_WARN);
+    assert_int_equal(moose__log_parse_level("loud", &lvl), -1);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "--child-topic") == 0)
+        return child_topic(argv[2], argv[3], atoi(argv[4]));
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_properties),
+        cmocka_unit_test(test_no_broker_is_a_plain_sentence),
+        cmocka_unit_test(test_stale_broker_file_is_removed),
+        cmocka_unit_test(test_publish_find_and_unpublish),
+        cmocka_unit_test(test_topics_in_the_owner),
+        cmocka_unit_test(test_topics_from_another_process),
+        cmocka_unit_test(test_admin_request_times_out_clearly),
+        cmocka_unit_test(test_keyed_producer),
+        cmocka_unit_test(test_log_lines_and_rate_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
