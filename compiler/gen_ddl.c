@@ -268,7 +268,10 @@ static void put_clickhouse_scalar(FILE *out, const moosec_type *t) {
 }
 
 static void put_clickhouse_type(FILE *out, const moosec_type *t) {
-    if (t->array) {
+    if (t->kind == MOOSEC_TYPE_MODEL) {
+        /* one JSON text, object or array, as on SQLite */
+        fputs(t->optional ? "Nullable(String)" : "String", out);
+    } else if (t->array) {
         /* ClickHouse has no Nullable(Array): an absent optional array is stored as [] */
         fputs("Array(", out);
         put_clickhouse_scalar(out, t);
@@ -303,21 +306,18 @@ static void put_sqlite_table(FILE *out, const moosec_table *table) {
         fputs("    ", out);
         put_sqlite_ident(out, f->name);
         fprintf(out, " %s%s", sqlite_type(&f->type), f->type.optional ? "" : " NOT NULL");
-        if (i + 1 < model->fields.len || table_dedups(table))
+        if (i + 1 < model->fields.len || model->key)
             fputc(',', out);
         fputc('\n', out);
     }
     /*
-     * The sink upserts on this constraint. It is the sort key (which holds the
-     * Key), not the Key alone, so that SQLite replaces exactly the rows that
-     * ReplacingMergeTree would: the same schema keeps the same rows on both.
+     * The sink writes every row as an upsert on the Key (ON CONFLICT), which
+     * needs this constraint, whatever the engine: SQLite keeps one row per
+     * Key (docs/DDL.md says where that differs from ClickHouse).
      */
-    if (table_dedups(table)) {
-        const moosec_field *key_only = NULL;
-        const moosec_field *const *cols;
-        size_t ncols = table_order_by(table, &cols, &key_only);
+    if (model->key) {
         fputs("    PRIMARY KEY (", out);
-        put_column_list(out, DDL_SQLITE, cols, ncols);
+        put_sqlite_ident(out, model->key->name);
         fputs(")\n", out);
     }
     fputc(')', out);

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS `EverythingTable`
     `labels` Array(String),
     `home` String,
     `work` Nullable(String),
-    `past` Array(String),
+    `past` String,
     `table` String,
     `stream` Nullable(Bool)
 )

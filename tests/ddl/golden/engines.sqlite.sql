@@ -9,13 +9,14 @@ CREATE TABLE IF NOT EXISTS "History" (
     "sensor" INTEGER NOT NULL,
     "at" TEXT NOT NULL,
     "value" REAL NOT NULL,
-    PRIMARY KEY ("sensor", "at")
+    PRIMARY KEY ("sensor")
 );
 
 CREATE TABLE IF NOT EXISTS "EveryReading" (
     "sensor" INTEGER NOT NULL,
     "at" TEXT NOT NULL,
-    "value" REAL NOT NULL
+    "value" REAL NOT NULL,
+    PRIMARY KEY ("sensor")
 );
 
 CREATE TABLE IF NOT EXISTS "Logs" (

@@ -2,7 +2,7 @@ CREATE TABLE IF NOT EXISTS "ProcessedTable" (
     "id" TEXT NOT NULL,
     "value" REAL NOT NULL,
     "timestamp" TEXT NOT NULL,
-    PRIMARY KEY ("id", "timestamp")
+    PRIMARY KEY ("id")
 );
 
 CREATE TABLE IF NOT EXISTS "RawTable" (
