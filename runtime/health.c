@@ -13,6 +13,9 @@
 #include "metrics_component.h"
 #include "moose/error.h"
 
+/* Ticks come once a second; older than this, the sampler is not running. */
+#define STALE_TICK_S 5
+
 const char *moose_health_status_name(moose_health_status status) {
     switch (status) {
     case MOOSE_HEALTHY:
@@ -132,11 +135,14 @@ static void check_component(moose_health *h, const moose_health_thresholds *t,
     if (t->stall_s == 0)
         return;
     uint64_t hb = atomic_load_explicit(&c->heartbeat_ms, memory_order_relaxed);
-    uint64_t quiet = elapsed_s(now_ms, moose__component_progress_ms(c));
+    uint64_t last_tick;
+    uint64_t quiet = elapsed_s(now_ms, moose__component_progress_ms(c, &last_tick));
+    /* Progress is only known from recent ticks: without a sampler, say nothing rather than cry wolf. */
+    bool progress_known = last_tick != 0 && elapsed_s(now_ms, last_tick) <= STALE_TICK_S;
     if (hb != 0 && elapsed_s(now_ms, hb) >= t->stall_s)
         add_reason(h, MOOSE_HEALTH_STALLED, MOOSE_UNHEALTHY, c->kind, c->name,
                    "workers stalled: no heartbeat for %" PRIu64 " s", elapsed_s(now_ms, hb));
-    else if (lag_total > 0 && quiet >= t->stall_s)
+    else if (progress_known && lag_total > 0 && quiet >= t->stall_s)
         add_reason(h, MOOSE_HEALTH_STALLED, MOOSE_UNHEALTHY, c->kind, c->name,
                    "workers stalled: no progress for %" PRIu64 " s with lag %" PRId64, quiet,
                    lag_total);

@@ -164,6 +164,12 @@ moose__http *moose__http_start(moose_metrics_registry *reg, const char *addr, ch
         return NULL;
     }
     http->reg = reg;
+    /* Rates and stall detection need ticks; whoever serves them makes sure they come. */
+    if (moose__metrics_start_sampler(reg) != 0) {
+        snprintf(errstr, errstr_size, "http %s: cannot start the metrics sampler", addr);
+        free(http);
+        return NULL;
+    }
     errno = 0;
     http->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
                                     handle, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

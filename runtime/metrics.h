@@ -36,6 +36,11 @@ moose_metrics_registry *moose__app_metrics(moose_app *app);
 
 /* ---- counters ---- */
 
+/*
+ * RECORDS_IN counts every record offered to a component, valid or not, so
+ * that in = out + filtered + failed holds for each stage and error rates
+ * have the right denominator.
+ */
 typedef enum moose__counter {
     MOOSE__C_RECORDS_IN = 0,
     MOOSE__C_RECORDS_OUT,
@@ -158,7 +163,12 @@ moose__component *moose__metrics_find(moose_metrics_registry *reg, moose_compone
  * it with their own clock (NOW_MS: any monotonic milliseconds).
  */
 void moose__metrics_tick(moose_metrics_registry *reg, uint64_t now_ms);
-/* Starts a thread that ticks once a second until the registry is freed. 0 or MOOSE_ENOMEM. */
+/*
+ * Starts a thread that ticks once a second until the registry is freed
+ * (a second call does nothing). 0 or MOOSE_ENOMEM. The app calls it when it
+ * opens; moose__http_start() and moose__status_start() call it too. Without
+ * ticks, rates read 0 and "stalled" is judged from heartbeats only.
+ */
 int moose__metrics_start_sampler(moose_metrics_registry *reg);
 
 /* Health as of NOW_MS (the clock moose__metrics_tick() was given). NAME NULL: everything. */

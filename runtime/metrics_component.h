@@ -81,8 +81,11 @@ bool moose__component_rates(moose__component *c, moose__rates *out);
 /* What health is evaluated from (WHY gets "" when all is well). */
 bool moose__metrics_broker_down(moose_metrics_registry *reg, char *why, size_t size);
 moose_health_thresholds moose__metrics_thresholds(moose_metrics_registry *reg);
-/* When C's records in + out last changed, as seen by the ticks (monotonic ms). */
-uint64_t moose__component_progress_ms(moose__component *c);
+/*
+ * When C's records in + out last changed, as seen by the ticks (monotonic
+ * ms); *LAST_TICK_MS gets the time of the newest tick (0: never ticked).
+ */
+uint64_t moose__component_progress_ms(moose__component *c, uint64_t *last_tick_ms);
 bool moose__component_sink_failing(moose__component *c, char *why, size_t size);
 
 #endif

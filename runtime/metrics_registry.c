@@ -328,9 +328,10 @@ bool moose__component_rates(moose__component *c, moose__rates *out) {
     return ok;
 }
 
-uint64_t moose__component_progress_ms(moose__component *c) {
+uint64_t moose__component_progress_ms(moose__component *c, uint64_t *last_tick_ms) {
     pthread_mutex_lock(&c->lock);
     uint64_t ms = c->progress_ms;
+    *last_tick_ms = c->ring_len ? ring_at(c, 0)->t_ms : 0;
     pthread_mutex_unlock(&c->lock);
     return ms;
 }

@@ -126,6 +126,9 @@ static void *status_main(void *arg) {
 moose__status *moose__status_start(moose_metrics_registry *reg, FILE *out, int interval_ms) {
     if (reg == NULL || out == NULL)
         return NULL;
+    /* The rates shown come from the sampler's ticks. */
+    if (moose__metrics_start_sampler(reg) != 0)
+        return NULL;
     moose__status *st = calloc(1, sizeof *st);
     if (st == NULL)
         return NULL;

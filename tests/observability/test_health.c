@@ -192,6 +192,18 @@ static void test_stalled_without_progress(void **state) {
     assert_int_equal(health_at(f, f->t0 + 90000).status, MOOSE_HEALTHY);
 }
 
+static void test_no_stall_verdict_without_ticks(void **state) {
+    fixture *f = *state;
+    moose__metrics_set_lag(f->transform, 0, 50);
+    /* Never ticked: progress is unknown, so no verdict. */
+    assert_int_equal(health_at(f, f->t0 + 60000).status, MOOSE_HEALTHY);
+    /* Ticked once long ago (the sampler died): still no verdict. */
+    moose__metrics_tick(f->reg, f->t0);
+    assert_int_equal(health_at(f, f->t0 + 60000).status, MOOSE_HEALTHY);
+    moose__metrics_tick(f->reg, f->t0 + 58000);
+    assert_int_equal(health_at(f, f->t0 + 60000).status, MOOSE_UNHEALTHY);
+}
+
 static void test_stalled_without_heartbeat(void **state) {
     fixture *f = *state;
     moose__metrics_heartbeat(f->sink);
@@ -246,6 +258,7 @@ int main(void) {
         T(test_lag_thresholds),          T(test_error_rate),
         T(test_few_records_do_not_count), T(test_sink_failing),
         T(test_stalled_without_progress), T(test_stalled_without_heartbeat),
+        T(test_no_stall_verdict_without_ticks),
         T(test_thresholds_are_checked),  T(test_reasons_accumulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
