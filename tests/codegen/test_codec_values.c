@@ -1,0 +1,181 @@
+/* The value formats generated codecs rely on: exact text in, exact text out. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moose/codec.h"
+
+static void datetime_parses_offsets_and_fractions(void **state) {
+    (void)state;
+    moose_datetime t;
+    const char *why = NULL;
+    assert_int_equal(moose_datetime_parse("1970-01-01T00:00:00Z", 20, &t, &why), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:00.5+01:00", 27, &t, &why), 0);
+    assert_int_equal(t, INT64_C(1710932400500000));
+    assert_int_equal(moose_datetime_parse("2024-03-20t11:00:00.500000z", 27, &t, &why), 0);
+    assert_int_equal(t, INT64_C(1710932400500000));
+    /* nanoseconds are truncated to microseconds */
+    assert_int_equal(moose_datetime_parse("1969-12-31T23:59:59.999999999Z", 30, &t, &why), 0);
+    assert_int_equal(t, -1);
+    char buf[MOOSE_DATETIME_TEXT_MAX];
+    moose_datetime_format(-1, buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59.999999Z");
+    moose_datetime_format(INT64_C(1710932400500000), buf);
+    assert_string_equal(buf, "2024-03-20T11:00:00.500Z");
+    moose_datetime_format(MOOSE_DATETIME_MAX, buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999999Z");
+    moose_datetime_format(MOOSE_DATETIME_MIN, buf);
+    assert_string_equal(buf, "0000-01-01T00:00:00Z");
+}
+
+static void datetime_refuses_with_reasons(void **state) {
+    (void)state;
+    moose_datetime t;
+    const char *why = NULL;
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:00", 19, &t, &why), -1);
+    assert_string_equal(why, "expected an RFC 3339 date-time such as 2024-03-20T12:00:00Z");
+    assert_int_equal(moose_datetime_parse("2024-02-30T12:00:00Z", 20, &t, &why), -1);
+    assert_string_equal(why, "day does not exist in that month");
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:60Z", 20, &t, &why), -1);
+    assert_string_equal(why, "leap seconds are not supported");
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:00+1:00", 24, &t, &why), -1);
+    assert_string_equal(why, "time zone offset must be +HH:MM or -HH:MM");
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:00.Z", 21, &t, &why), -1);
+    assert_string_equal(why, "a '.' must be followed by fraction digits");
+    assert_int_equal(moose_datetime_parse("2024-03-20T12:00:00", 20, &t, &why), -1);
+}
+
+static void date_and_uuid(void **state) {
+    (void)state;
+    moose_date d;
+    const char *why;
+    assert_int_equal(moose_date_parse("2024-02-29", 10, &d, &why), 0);
+    assert_int_equal(d, 19782);
+    assert_int_equal(moose_date_parse("2023-02-29", 10, &d, &why), -1);
+    char buf[MOOSE_DATE_TEXT_MAX];
+    moose_date_format(-1, buf);
+    assert_string_equal(buf, "1969-12-31");
+    moose_uuid u;
+    assert_int_equal(moose_uuid_parse("123E4567-e89b-12d3-a456-426614174000", 36, &u, &why), 0);
+    assert_int_equal(u.bytes[0], 0x12);
+    assert_int_equal(u.bytes[15], 0x00);
+    char ubuf[MOOSE_UUID_TEXT_MAX];
+    moose_uuid_format(&u, ubuf);
+    assert_string_equal(ubuf, "123e4567-e89b-12d3-a456-426614174000");
+    assert_int_equal(moose_uuid_parse("123e4567e89b12d3a456426614174000", 32, &u, &why), -1);
+    assert_string_equal(why, "expected a UUID as 8-4-4-4-12 hexadecimal digits");
+}
+
+static void decimal_is_exact(void **state) {
+    (void)state;
+    moose_decimal v;
+    const char *why;
+    assert_int_equal(moose_decimal_parse("12.3", 4, 9, 2, &v, &why), 0);
+    assert_int_equal(v, 1230);
+    assert_int_equal(moose_decimal_parse("-1.25e2", 7, 9, 2, &v, &why), 0);
+    assert_int_equal(v, -12500);
+    assert_int_equal(moose_decimal_parse("0.000", 5, 9, 2, &v, &why), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(moose_decimal_parse("1.005", 5, 9, 2, &v, &why), -1);
+    assert_string_equal(why, "more fractional digits than the Decimal's scale");
+    assert_int_equal(moose_decimal_parse("1.010", 5, 9, 2, &v, &why), 0);
+    assert_int_equal(v, 101);
+    assert_int_equal(moose_decimal_parse("10000000", 8, 9, 2, &v, &why), -1);
+    assert_string_equal(why, "more digits than the Decimal's precision");
+    assert_int_equal(moose_decimal_parse("9999999.99", 10, 9, 2, &v, &why), 0);
+    assert_int_equal(v, 999999999);
+    char buf[MOOSE_DECIMAL_TEXT_MAX];
+    moose_decimal_format(-5, 2, buf);
+    assert_string_equal(buf, "-0.05");
+    moose_decimal_format(1230, 2, buf);
+    assert_string_equal(buf, "12.30");
+    moose_decimal_format(7, 0, buf);
+    assert_string_equal(buf, "7");
+}
+
+static void floats_are_shortest_and_round_trip(void **state) {
+    (void)state;
+    char buf[MOOSE_FLOAT_TEXT_MAX];
+    moose_float64_format(0.1, buf);
+    assert_string_equal(buf, "0.1");
+    moose_float64_format(5.0, buf);
+    assert_string_equal(buf, "5.0");
+    moose_float64_format(-0.0, buf);
+    assert_string_equal(buf, "-0.0");
+    moose_float64_format(123.456, buf);
+    assert_string_equal(buf, "123.456");
+    moose_float64_format(1e300, buf);
+    assert_string_equal(buf, "1e+300");
+    moose_float64_format(0.1 + 0.2, buf);
+    assert_string_equal(buf, "0.30000000000000004");
+    moose_float32_format(0.1f, buf);
+    assert_string_equal(buf, "0.1");
+    /* random bit patterns: the text always reads back as the same double */
+    srand(7);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        if (!isfinite(d))
+            continue;
+        moose_float64_format(d, buf);
+        double back = strtod(buf, NULL);
+        assert_memory_equal(&back, &d, sizeof d);
+        uint32_t b32 = (uint32_t)bits;
+        float f;
+        memcpy(&f, &b32, sizeof f);
+        if (!isfinite(f))
+            continue;
+        moose_float32_format(f, buf);
+        float fb = strtof(buf, NULL);
+        assert_memory_equal(&fb, &f, sizeof f);
+    }
+}
+
+static void utf8_length_counts_characters(void **state) {
+    (void)state;
+    assert_int_equal(moose_utf8_length("h\xc3\xa9llo", 6), 5);
+    assert_int_equal(moose_utf8_length("\xf0\x9f\x98\x80", 4), 1);
+    assert_int_equal(moose_utf8_length("\xc0\xaf", 2), -1);         /* overlong */
+    assert_int_equal(moose_utf8_length("\xed\xa0\x80", 3), -1);     /* surrogate */
+    assert_int_equal(moose_utf8_length("\xf4\x90\x80\x80", 4), -1); /* > U+10FFFF */
+    assert_int_equal(moose_utf8_length("\xe2\x82", 2), -1);         /* truncated */
+}
+
+static void arena_reuses_its_chunk(void **state) {
+    (void)state;
+    moose_arena a;
+    moose_arena_init(&a);
+    char *first = moose_arena_alloc(&a, 10000, 8);
+    assert_non_null(first);
+    moose_arena_alloc(&a, 100000, 8);
+    moose_arena_reset(&a);
+    /* after a reset, a record that fitted before fits again without a new chunk */
+    void *head = a.head;
+    for (int i = 0; i < 100; i++) {
+        assert_non_null(moose_arena_alloc(&a, 1000, 8));
+    }
+    assert_ptr_equal(a.head, head);
+    void *p = moose_arena_alloc(&a, 3, 64);
+    assert_int_equal((uintptr_t)p % 64, 0);
+    moose_arena_free(&a);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(datetime_parses_offsets_and_fractions),
+        cmocka_unit_test(datetime_refuses_with_reasons),
+        cmocka_unit_test(date_and_uuid),
+        cmocka_unit_test(decimal_is_exact),
+        cmocka_unit_test(floats_are_shortest_and_round_trip),
+        cmocka_unit_test(utf8_length_counts_characters),
+        cmocka_unit_test(arena_reuses_its_chunk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
