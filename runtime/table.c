@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "moose/error.h"
 #include "table_backend.h"
 
@@ -22,10 +23,15 @@ void moose__table_log(const moose__table *table, const char *level, const char *
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (table->options.log)
+    if (table->options.log) {
         table->options.log(table->options.log_opaque, level, message);
-    else
-        fprintf(stderr, "moose: %s: %s\n", level, message);
+        return;
+    }
+    moose__log_level lvl = strcmp(level, "error") == 0  ? MOOSE__LOG_ERROR
+                           : strcmp(level, "warn") == 0 ? MOOSE__LOG_WARN
+                                                        : MOOSE__LOG_INFO;
+    /* Warnings are per rejected row: rate-limited, so a flood cannot fill the disk. */
+    moose__log(lvl, "table", lvl == MOOSE__LOG_WARN ? "reject" : NULL, "%s", message);
 }
 
 void moose__table_rejects_init(moose__table_rejects *rejects) {

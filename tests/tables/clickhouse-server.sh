@@ -2,6 +2,7 @@
 # Starts or stops a throwaway clickhouse-server for the table tests.
 #   clickhouse-server.sh start DIR PORT   HTTP on 127.0.0.1:PORT, native on PORT+1,
 #                                         every file under DIR; returns once /ping says Ok.
+#   clickhouse-server.sh resume DIR PORT  the same, keeping the data a stopped server left in DIR.
 #   clickhouse-server.sh stop DIR         SIGTERM to the server started in DIR, waits for it.
 # The server's --pid-file writes nothing on 18.16, so the PID this script
 # started is kept in DIR/server.pid.
@@ -27,8 +28,8 @@ stop() {
 }
 
 case "$cmd" in
-start)
-  port=${3:?usage: clickhouse-server.sh start DIR PORT}
+start | resume)
+  port=${3:?usage: clickhouse-server.sh start|resume DIR PORT}
   command -v clickhouse-server >/dev/null || {
     echo "clickhouse-server.sh: clickhouse-server is not installed (scripts/deps.sh test)" >&2
     exit 1
@@ -36,7 +37,7 @@ start)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   stop
-  rm -rf "$dir/data" "$dir/tmp" "$dir/log"
+  [ "$cmd" = start ] && rm -rf "$dir/data" "$dir/tmp" "$dir/log"
   mkdir -p "$dir/log" "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
   sed -e "s|@DIR@|$dir|g" -e "s|@HTTP_PORT@|$port|g" -e "s|@TCP_PORT@|$((port + 1))|g" \
     "$here/clickhouse-config.xml.in" >"$dir/config.xml"
@@ -63,7 +64,7 @@ stop)
   stop
   ;;
 *)
-  echo "usage: clickhouse-server.sh start|stop DIR [PORT]" >&2
+  echo "usage: clickhouse-server.sh start|resume|stop DIR [PORT]" >&2
   exit 2
   ;;
 esac

@@ -1,0 +1,507 @@
+#include "sink.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlq.h"
+#include "log.h"
+#include "moose/codec.h"
+#include "table.h"
+
+/* A record that goes to the DLQ with the batch: its message and why. */
+typedef struct dead_record {
+    size_t msg;                   /* index into the batch's messages */
+    moose__dlq_error_type type;
+    char message[MOOSE__TABLE_MESSAGE_MAX];
+    moose_errors errors;          /* field errors of an invalid record */
+} dead_record;
+
+struct moose__sink {
+    moose__sink_config cfg;
+    const moose_model_desc *model;
+    char name[160];   /* "table <name>" for logs */
+    char group[256];
+    char url[1024];
+    moose__table *table;
+    moose__consumer *consumer;
+    moose__producer *dlq;
+    bool own_dlq;
+    int64_t rows_max, bytes_max, ms_max;
+
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stopping;
+
+    pthread_mutex_t stats_lock;
+    moose__sink_stats stats;
+
+    /* The batch being gathered: touched only by the sink's thread. */
+    rd_kafka_message_t **msgs;
+    size_t nmsgs, cap_msgs;
+    char *recs;        /* nrecs records of model->size bytes */
+    size_t *rec_msg;   /* the message each record came from */
+    const void **ptrs;
+    size_t nrecs, cap_recs;
+    dead_record *dead;
+    size_t ndead, cap_dead;
+    size_t bytes;
+    int64_t deadline_ms;
+    moose_arena arena;
+    moose_errors errs;
+    moose__table_rejects rejects;
+};
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void table_log(void *opaque, const char *level, const char *message) {
+    (void)opaque;
+    moose__log_level lvl = strcmp(level, "error") == 0  ? MOOSE__LOG_ERROR
+                           : strcmp(level, "warn") == 0 ? MOOSE__LOG_WARN
+                                                        : MOOSE__LOG_INFO;
+    /* Warnings are per rejected row: rate-limit them so a flood cannot fill the disk. */
+    moose__log(lvl, "table", lvl == MOOSE__LOG_WARN ? "reject" : NULL, "%s", message);
+}
+
+static void set_down(moose__sink *s, bool down, const char *why) {
+    pthread_mutex_lock(&s->stats_lock);
+    bool was = s->stats.table_down;
+    s->stats.table_down = down;
+    if (down) {
+        snprintf(s->stats.last_error, sizeof s->stats.last_error, "%s", why);
+        s->stats.retries++;
+    }
+    pthread_mutex_unlock(&s->stats_lock);
+    if (down)
+        moose__count(s->cfg.metrics, MOOSE__C_RETRIES, 1);
+    if (down != was) {
+        moose__metrics_sink_failing(s->cfg.metrics, down, why);
+        if (down)
+            moose__log(MOOSE__LOG_ERROR, "sink", NULL,
+                       "%s is down, holding the batch and its offsets, retrying: %s", s->name, why);
+        else
+            moose__log(MOOSE__LOG_INFO, "sink", NULL, "%s is back: delivery goes on", s->name);
+    }
+}
+
+static void add_stat(moose__sink *s, uint64_t *field, uint64_t n) {
+    pthread_mutex_lock(&s->stats_lock);
+    *field += n;
+    pthread_mutex_unlock(&s->stats_lock);
+}
+
+/* Sleeps MS in short slices; false when a stop was requested meanwhile. */
+static bool nap(moose__sink *s, int64_t ms) {
+    int64_t until = now_ms() + ms;
+    while (!atomic_load(&s->stopping)) {
+        int64_t left = until - now_ms();
+        if (left <= 0)
+            return true;
+        struct timespec ts = {0, (left > 50 ? 50 : left) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static const moose_stream_desc *stream_of(const moose__sink *s, const char *topic) {
+    for (size_t i = 0; i < s->cfg.nstreams; i++)
+        if (strcmp(s->cfg.streams[i]->topic, topic) == 0)
+            return s->cfg.streams[i];
+    return s->cfg.nstreams ? s->cfg.streams[0] : NULL;
+}
+
+static void free_batch(moose__sink *s) {
+    for (size_t i = 0; i < s->nmsgs; i++)
+        rd_kafka_message_destroy(s->msgs[i]);
+    for (size_t i = 0; i < s->ndead; i++)
+        moose_errors_free(&s->dead[i].errors);
+    s->nmsgs = s->nrecs = s->ndead = s->bytes = 0;
+    s->deadline_ms = 0;
+    moose_arena_reset(&s->arena);
+}
+
+static dead_record *add_dead(moose__sink *s, size_t msg, moose__dlq_error_type type,
+                             const char *message) {
+    if (s->ndead == s->cap_dead) {
+        size_t cap = s->cap_dead ? s->cap_dead * 2 : 16;
+        dead_record *grown = realloc(s->dead, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s->dead = grown;
+        s->cap_dead = cap;
+    }
+    dead_record *d = &s->dead[s->ndead++];
+    d->msg = msg;
+    d->type = type;
+    snprintf(d->message, sizeof d->message, "%s", message);
+    moose_errors_init(&d->errors);
+    return d;
+}
+
+/* Takes M into the batch: decoded and validated, or set aside for the DLQ. False: no memory. */
+static bool take(moose__sink *s, rd_kafka_message_t *m) {
+    if (s->nmsgs == s->cap_msgs) {
+        size_t cap = s->cap_msgs ? s->cap_msgs * 2 : 1024;
+        rd_kafka_message_t **grown = realloc(s->msgs, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        s->msgs = grown;
+        s->cap_msgs = cap;
+    }
+    if (s->nrecs == s->cap_recs) {
+        size_t cap = s->cap_recs ? s->cap_recs * 2 : 1024;
+        char *recs = realloc(s->recs, cap * s->model->size);
+        if (recs)
+            s->recs = recs;
+        size_t *rec_msg = realloc(s->rec_msg, cap * sizeof *rec_msg);
+        if (rec_msg)
+            s->rec_msg = rec_msg;
+        const void **ptrs = realloc(s->ptrs, cap * sizeof *ptrs);
+        if (ptrs)
+            s->ptrs = ptrs;
+        if (!recs || !rec_msg || !ptrs)
+            return false;
+        s->cap_recs = cap;
+    }
+    size_t mi = s->nmsgs++;
+    s->msgs[mi] = m;
+    s->bytes += m->len;
+    if (s->deadline_ms == 0)
+        s->deadline_ms = now_ms() + s->ms_max;
+
+    const moose_stream_desc *stream = stream_of(s, rd_kafka_topic_name(m->rkt));
+    moose_decode_options opts = {.allow_extra_fields = stream && stream->allow_extra_fields};
+    void *rec = s->recs + s->nrecs * s->model->size;
+    moose_errors_clear(&s->errs);
+    int rc = s->model->decode(rec, m->payload ? m->payload : "", m->len, &s->arena, &opts,
+                              &s->errs);
+    if (rc == 0 && s->model->validate)
+        rc = s->model->validate(rec, &s->errs);
+    if (rc == 0) {
+        s->rec_msg[s->nrecs++] = mi;
+        return true;
+    }
+    char message[MOOSE__TABLE_MESSAGE_MAX];
+    snprintf(message, sizeof message, "%s read by the sink of table %.100s: %.120s%s%.200s",
+             rc == MOOSE_EVALIDATION ? "record failed validation" : "record does not decode",
+             s->cfg.table->name, s->errs.len ? s->errs.items[0].path : "",
+             s->errs.len && s->errs.items[0].path[0] ? ": " : "",
+             s->errs.len ? s->errs.items[0].message : moose_strerror(rc));
+    dead_record *d = add_dead(s, mi, MOOSE__DLQ_VALIDATION_ERROR, message);
+    if (!d)
+        return false;
+    for (size_t i = 0; i < s->errs.len; i++)
+        moose_errors_add(&d->errors, s->errs.items[i].path, s->errs.items[i].rule,
+                         s->errs.items[i].offset, "%s", s->errs.items[i].message);
+    add_stat(s, &s->stats.invalid, 1);
+    return true;
+}
+
+/* Sends every dead record of the batch to its stream's DLQ, each acknowledged. */
+static int send_dead(moose__sink *s, char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < s->ndead; i++) {
+        dead_record *d = &s->dead[i];
+        rd_kafka_message_t *m = s->msgs[d->msg];
+        moose__dlq_entry entry = {
+            .type = d->type,
+            .source = MOOSE__DLQ_FROM_TABLE,
+            .message = d->message,
+            .errors = d->errors.len ? &d->errors : NULL,
+            .topic = rd_kafka_topic_name(m->rkt),
+            .partition = m->partition,
+            .offset = m->offset,
+            .key = m->key,
+            .key_len = m->key_len,
+            .original = m->payload ? m->payload : "",
+            .original_len = m->len,
+        };
+        int rc = moose__dlq_send(s->dlq, &entry, true, NULL, NULL, errstr, errstr_size);
+        if (rc)
+            return rc;
+    }
+    moose__count(s->cfg.metrics, MOOSE__C_DLQ, s->ndead);
+    return 0;
+}
+
+static int commit_batch(moose__sink *s) {
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+    if (!offsets)
+        return MOOSE_ENOMEM;
+    for (size_t i = 0; i < s->nmsgs; i++) {
+        rd_kafka_message_t *m = s->msgs[i];
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(offsets, topic, m->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(offsets, topic, m->partition);
+        if (m->offset + 1 > p->offset)
+            p->offset = m->offset + 1;
+    }
+    int rc = moose__consumer_commit_list(s->consumer, offsets, true);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    return rc;
+}
+
+/*
+ * Delivers the batch: insert, DLQ for refused and invalid rows, commit. While
+ * the table is down, retries with back-off until it is back; gives up (nothing
+ * committed, nothing lost) only when the sink stops or ONE_TRY is set.
+ * Returns true when the batch was delivered and committed.
+ */
+static bool deliver(moose__sink *s, bool one_try) {
+    if (s->nmsgs == 0)
+        return true;
+    for (size_t i = 0; i < s->nrecs; i++)
+        s->ptrs[i] = s->recs + i * s->model->size;
+    char errstr[1024];
+    int64_t backoff = 100;
+    size_t ndead_before = s->ndead;
+    for (;;) {
+        int rc = 0;
+        s->ndead = ndead_before; /* rows refused by an earlier try are found again */
+        moose__table_rejects_clear(&s->rejects);
+        if (!s->table) {
+            moose__table_options options = {.log = table_log};
+            rc = moose__table_open(s->url, s->cfg.table, &options, &s->table, errstr,
+                                   sizeof errstr);
+        }
+        uint64_t t0 = moose__metrics_now_ns();
+        if (rc == 0)
+            rc = moose__table_insert(s->table, s->ptrs, s->nrecs, &s->rejects, errstr,
+                                     sizeof errstr);
+        for (size_t i = 0; rc == 0 && i < s->rejects.len; i++)
+            if (!add_dead(s, s->rec_msg[s->rejects.items[i].index], MOOSE__DLQ_TABLE_ERROR,
+                          s->rejects.items[i].message)) {
+                rc = MOOSE_ENOMEM;
+                snprintf(errstr, sizeof errstr, "out of memory");
+            }
+        if (rc == 0)
+            rc = send_dead(s, errstr, sizeof errstr);
+        if (rc == 0) {
+            int crc = commit_batch(s);
+            if (crc)
+                moose__log(MOOSE__LOG_INFO, "sink", NULL,
+                           "%s: committing %zu records failed (%s): the partitions' next owner "
+                           "delivers them again, idempotently",
+                           s->name, s->nmsgs, moose_strerror(crc));
+            uint64_t stored = s->nrecs - s->rejects.len;
+            pthread_mutex_lock(&s->stats_lock);
+            s->stats.rows_stored += stored;
+            s->stats.rows_rejected += s->rejects.len;
+            s->stats.batches++;
+            pthread_mutex_unlock(&s->stats_lock);
+            moose__count(s->cfg.metrics, MOOSE__C_RECORDS_OUT, stored);
+            moose__count(s->cfg.metrics, MOOSE__C_BATCHES, 1);
+            (void)t0;
+            int64_t wall_ms = moose__metrics_wall_us() / 1000;
+            for (size_t i = 0; i < s->nrecs && s->cfg.metrics; i++) {
+                rd_kafka_timestamp_type_t tstype;
+                int64_t ts = rd_kafka_message_timestamp(s->msgs[s->rec_msg[i]], &tstype);
+                if (ts > 0 && wall_ms >= ts)
+                    moose__latency_record(s->cfg.metrics, MOOSE__L_END_TO_END,
+                                          (uint64_t)(wall_ms - ts) * 1000000u);
+            }
+            set_down(s, false, NULL);
+            free_batch(s);
+            return true;
+        }
+        set_down(s, true, errstr);
+        if (one_try || !nap(s, backoff)) {
+            moose__log(MOOSE__LOG_WARN, "sink", NULL,
+                       "%s: %zu records left uncommitted; they are delivered on the next run",
+                       s->name, s->nmsgs);
+            free_batch(s);
+            return false;
+        }
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+}
+
+/* Partitions are taken away: deliver what is held for them now, or leave it to the next owner. */
+static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
+                      void *opaque) {
+    (void)c;
+    (void)parts;
+    moose__sink *s = opaque;
+    deliver(s, true);
+}
+
+static void *sink_main(void *opaque) {
+    moose__sink *s = opaque;
+    rd_kafka_message_t *got[1024];
+    while (!atomic_load(&s->stopping)) {
+        moose__metrics_heartbeat(s->cfg.metrics);
+        int64_t now = now_ms();
+        if (s->nmsgs && ((int64_t)s->nrecs >= s->rows_max || (int64_t)s->bytes >= s->bytes_max ||
+                         now >= s->deadline_ms)) {
+            deliver(s, false);
+            continue;
+        }
+        int timeout = 100;
+        if (s->nmsgs && s->deadline_ms - now < timeout)
+            timeout = (int)(s->deadline_ms - now);
+        size_t room = (size_t)(s->rows_max - (int64_t)s->nrecs);
+        if (room > sizeof got / sizeof got[0])
+            room = sizeof got / sizeof got[0];
+        int n = moose__consumer_poll_batch(s->consumer, timeout, got, room, NULL);
+        if (n < 0) {
+            if (n == MOOSE_ECLOSED)
+                break;
+            nap(s, 100);
+            continue;
+        }
+        uint64_t bytes = 0;
+        for (int i = 0; i < n; i++) {
+            bytes += got[i]->len;
+            if (!take(s, got[i])) {
+                moose__log(MOOSE__LOG_ERROR, "sink", NULL,
+                           "%s: out of memory holding a batch of %zu records", s->name, s->nmsgs);
+                rd_kafka_message_destroy(got[i]);
+            }
+        }
+        if (n > 0) {
+            add_stat(s, &s->stats.records_in, (uint64_t)n);
+            moose__count(s->cfg.metrics, MOOSE__C_RECORDS_IN, (uint64_t)n);
+            moose__count(s->cfg.metrics, MOOSE__C_BYTES_IN, bytes);
+        }
+    }
+    deliver(s, true);
+    return NULL;
+}
+
+static void sink_free(moose__sink *s) {
+    free_batch(s);
+    moose__consumer_close(s->consumer);
+    if (s->own_dlq)
+        moose__producer_close(s->dlq);
+    moose__table_close(s->table);
+    moose_arena_free(&s->arena);
+    moose_errors_free(&s->errs);
+    moose__table_rejects_free(&s->rejects);
+    free(s->msgs);
+    free(s->recs);
+    free(s->rec_msg);
+    free(s->ptrs);
+    free(s->dead);
+    pthread_mutex_destroy(&s->stats_lock);
+    free(s);
+}
+
+static int64_t pick(int64_t run_time, int64_t schema, int64_t fallback) {
+    return run_time > 0 ? run_time : schema > 0 ? schema : fallback;
+}
+
+moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size_t errstr_size) {
+    if (!cfg || !cfg->kafka || !cfg->app || !cfg->table || !cfg->table->model ||
+        cfg->nstreams == 0 || !cfg->streams) {
+        snprintf(errstr, errstr_size,
+                 "table sink: a Kafka connection, the app, the table and its streams are needed");
+        return NULL;
+    }
+    const moose_table_desc *table = cfg->table;
+    if (!table->model->decode) {
+        snprintf(errstr, errstr_size, "table sink %s: model %s has no decoder", table->name,
+                 table->model->name);
+        return NULL;
+    }
+    moose__sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errstr, errstr_size, "table sink %s: out of memory", table->name);
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->model = table->model;
+    pthread_mutex_init(&s->stats_lock, NULL);
+    moose_arena_init(&s->arena);
+    moose_errors_init(&s->errs);
+    moose__table_rejects_init(&s->rejects);
+    snprintf(s->name, sizeof s->name, "table %s", table->name);
+    snprintf(s->url, sizeof s->url, "%s", cfg->tables_url ? cfg->tables_url : MOOSE__TABLES_DEFAULT_URL);
+    s->rows_max = pick(cfg->batch_rows, table->batch_rows, MOOSE__SINK_DEFAULT_BATCH_ROWS);
+    s->bytes_max = pick(cfg->batch_bytes, table->batch_bytes, MOOSE__SINK_DEFAULT_BATCH_BYTES);
+    s->ms_max = pick(cfg->batch_ms, table->batch_ms, MOOSE__SINK_DEFAULT_BATCH_MS);
+
+    if (cfg->group)
+        snprintf(s->group, sizeof s->group, "%s", cfg->group);
+    else if (!moose__group_for_table(cfg->app, table, s->group, sizeof s->group)) {
+        snprintf(errstr, errstr_size, "table sink %s: consumer group name too long", table->name);
+        sink_free(s);
+        return NULL;
+    }
+
+    /* A table that does not fit is an error now; one that is only down is retried later. */
+    moose__table_options options = {.log = table_log};
+    char why[1024];
+    int rc = moose__table_open(s->url, table, &options, &s->table, why, sizeof why);
+    if (rc == MOOSE_ETABLEDOWN) {
+        set_down(s, true, why);
+    } else if (rc) {
+        snprintf(errstr, errstr_size, "%s", why);
+        sink_free(s);
+        return NULL;
+    }
+
+    if (cfg->dlq_producer) {
+        s->dlq = cfg->dlq_producer;
+    } else {
+        char pname[200];
+        snprintf(pname, sizeof pname, "dlq of table %s", table->name);
+        s->dlq = moose__producer_new(cfg->kafka, pname, errstr, errstr_size);
+        if (!s->dlq) {
+            sink_free(s);
+            return NULL;
+        }
+        s->own_dlq = true;
+    }
+
+    const char *topics[64];
+    size_t ntopics = cfg->nstreams < 64 ? cfg->nstreams : 64;
+    for (size_t i = 0; i < ntopics; i++)
+        topics[i] = cfg->streams[i]->topic;
+    moose__consumer_opts copts = {
+        .group = s->group,
+        .topics = topics,
+        .ntopics = ntopics,
+        .on_revoke = on_revoke,
+        .opaque = s,
+        .name = s->name,
+    };
+    s->consumer = moose__consumer_new(cfg->kafka, &copts, errstr, errstr_size);
+    if (!s->consumer) {
+        sink_free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
+        snprintf(errstr, errstr_size, "table sink %s: cannot start its thread", table->name);
+        sink_free(s);
+        return NULL;
+    }
+    s->thread_started = true;
+    moose__log(MOOSE__LOG_INFO, "sink", NULL,
+               "%s (%s): group %s, batches of %lld rows / %lld bytes / %lld ms", s->name,
+               s->table ? moose__table_display_url(s->table) : "not reachable yet", s->group,
+               (long long)s->rows_max, (long long)s->bytes_max, (long long)s->ms_max);
+    return s;
+}
+
+void moose__sink_stop(moose__sink *s) {
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    sink_free(s);
+}
+
+void moose__sink_get_stats(moose__sink *s, moose__sink_stats *stats) {
+    pthread_mutex_lock(&s->stats_lock);
+    *stats = s->stats;
+    pthread_mutex_unlock(&s->stats_lock);
+}
