@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_c.h"
 #include "sema_internal.h"
 
 static bool key_kind_ok(moosec_type_kind k) {
@@ -27,8 +28,22 @@ static bool key_kind_ok(moosec_type_kind k) {
 
 static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
     const char *n = f->name;
-    if (moosec__c_reserved_word(n)) {
-        moosec_error(s->diag, f->loc, "field name '%s' is a C keyword or predefined name", n);
+    /* C keywords are fine JSON keys: the generator spells the member `default_` */
+    const char *member = moosec_c_member(s->arena, f);
+    if (strcmp(member, n) != 0) {
+        moosec_field *other = moosec__model_field(m, member);
+        if (other) {
+            moosec_error(s->diag, f->loc,
+                         "field '%s' is a C keyword, so its C member is '%s': the name of "
+                         "another field",
+                         n, member);
+            moosec_note(s->diag, other->loc, "'%s' is declared here", other->name);
+        }
+    } else if (moosec__c_reserved_word(n)) {
+        moosec_error(s->diag, f->loc,
+                     "field name '%s' is a keyword or macro in C that generated code cannot "
+                     "use as a member",
+                     n);
     } else if (n[0] == '_') {
         /* `_x` is legal C but `_X`/`__x` are reserved, and generated names append to it */
         moosec_error(s->diag, f->loc, "field name '%s' starts with '_', which generated C reserves",
@@ -113,6 +128,11 @@ static void check_model(moosec_sema *s, moosec_model *m) {
         }
         check_field_name(s, m, f);
         resolve_field_type(s, m, f);
+        if (f->type.kind == MOOSEC_TYPE_ENUM)
+            moosec__sema_claim_symbol(
+                s, moosec_c_enum_type(s->arena, m, f),
+                moosec_arena_printf(s->arena, "the Enum type of field '%s.%s'", m->name, f->name),
+                f->loc);
         check_key(s, m, f);
         moosec__sema_field_constraints(s, m, f);
     }
