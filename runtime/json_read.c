@@ -113,6 +113,10 @@ static const char *found(const moose_json_reader *r, char *buf, size_t size) {
 static int expected(moose_json_reader *r, const char *what) {
     char buf[16];
     const char *f = found(r, buf, sizeof buf);
+    /* optional fields consume null before reading: this one is required */
+    if (strcmp(f, "null") == 0)
+        return moose_json_fail(r, MOOSE_EDECODE, "required",
+                               "expected %s, found null: the field is not optional", what);
     /* a value of the wrong kind is a type error; anything else is not JSON */
     bool is_value = f[0] == 'a' || f[0] == 't' || f[0] == 'f' || f[0] == 'n';
     if (r->p >= r->end)
@@ -357,7 +361,7 @@ int moose_json_read_str(moose_json_reader *r, moose_str *out) { return read_stri
 
 static int enter(moose_json_reader *r) {
     if (++r->depth > r->max_depth)
-        return moose_json_fail(r, MOOSE_ETOOBIG, "limit", "nesting deeper than %" PRIu32 " levels",
+        return moose_json_fail_at(r, r->p - 1, NULL, MOOSE_ETOOBIG, "limit", "nesting deeper than %" PRIu32 " levels",
                                r->max_depth);
     return 0;
 }
@@ -448,10 +452,17 @@ int moose_json_array_next(moose_json_reader *r, bool *first) {
 }
 
 int moose_json_unknown_field(moose_json_reader *r, const char *key, size_t key_len) {
-    if (r->allow_extra_fields)
-        return moose_json_skip(r);
     char name[128];
     snprintf(name, sizeof name, "%.*s", key_len > 100 ? 100 : (int)key_len, key);
+    if (r->allow_extra_fields) {
+        /* a failure inside the skipped value still names where it is */
+        const moose_path *outer = r->path;
+        moose_path here = {outer, name, 0};
+        r->path = &here;
+        int rc = moose_json_skip(r);
+        r->path = outer;
+        return rc;
+    }
     return moose_json_fail_at(r, r->p, name, MOOSE_EDECODE, "unknown_field",
                               "unknown field \"%s\"%s", name, key_len > 100 ? "..." : "");
 }
