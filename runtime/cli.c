@@ -16,8 +16,6 @@ typedef struct cli_command {
     int min_args, max_args;
 } cli_command;
 
-static int not_available(const moose__cli *cli);
-
 static const cli_command commands[] = {
     {"run", "run",
      "Runs every transform and table sink until SIGINT or SIGTERM, then stops fetching,\n"
@@ -34,16 +32,23 @@ static const cli_command commands[] = {
      "without a broker: one line per failing field, 'LINE: error: FIELD.PATH: message',\n"
      "then 'N valid, M invalid'. Exit status 0 only if every record is valid.\n",
      moose__cli_validate, 1, 2},
-    {"tail", "tail STREAM", "Prints STREAM's records as they arrive.\n", not_available, 1, 1},
+    {"tail", "tail STREAM",
+     "Prints STREAM's records, from the oldest kept, as 'PARTITION:OFFSET KEY VALUE',\n"
+     "and the new ones as they arrive, until Ctrl-C.\n",
+     moose__cli_admin, 1, 1},
     {"dlq", "dlq STREAM", "Shows the records in STREAM's dead letter queue, with their reasons.\n",
-     not_available, 1, 1},
+     moose__cli_admin, 1, 1},
     {"replay", "replay STREAM",
-     "Sends the records in STREAM's dead letter queue through STREAM again.\n", not_available,
-     1, 1},
-    {"metrics", "metrics [--json]", "Prints the running app's counters, as text or JSON.\n",
-     not_available, 0, 0},
-    {"health", "health", "Prints the running app's health, with reasons.\n", not_available, 0,
-     0},
+     "Sends the records in STREAM's dead letter queue through STREAM again (each entry\n"
+     "once: a second replay sends only entries added since).\n",
+     moose__cli_admin, 1, 1},
+    {"metrics", "metrics [--json] --http ADDR:PORT",
+     "Prints the counters of the app running with --http ADDR:PORT, as text or JSON.\n",
+     moose__cli_admin, 0, 0},
+    {"health", "health [--json] --http ADDR:PORT",
+     "Prints the health of the app running with --http ADDR:PORT, with reasons.\n"
+     "Exit status 0 healthy or degraded, 1 unhealthy, 2 unreachable.\n",
+     moose__cli_admin, 0, 0},
     {"ddl", "ddl [--dialect sqlite|clickhouse]",
      "Prints the CREATE TABLE statements of every table, in the dialect of --tables\n"
      "(or the one --dialect names).\n",
@@ -51,7 +56,7 @@ static const cli_command commands[] = {
     {"broker", "broker",
      "Runs a standalone embedded broker and prints its address, so other processes\n"
      "(other app commands, kcat) can use it.\n",
-     not_available, 0, 0},
+     moose__cli_admin, 0, 0},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -85,12 +90,6 @@ int moose__cli_usage_error(const moose__cli *cli, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help'.\n", cli->prog);
-    return MOOSE__EXIT_USAGE;
-}
-
-static int not_available(const moose__cli *cli) {
-    fprintf(stderr, "%s: '%s' is not available yet in this build of libmoose\n", cli->prog,
-            cli->opts->command);
     return MOOSE__EXIT_USAGE;
 }
 
@@ -167,8 +166,8 @@ int moose_main(const moose_app_desc *desc, int argc, char **argv) {
         status = moose__cli_usage_error(&cli, "usage: %s %s", prog, cmd->synopsis);
         goto done;
     }
-    if (opts.json && strcmp(cmd->name, "metrics") != 0) {
-        status = moose__cli_usage_error(&cli, "--json is an option of 'metrics' only");
+    if (opts.json && strcmp(cmd->name, "metrics") != 0 && strcmp(cmd->name, "health") != 0) {
+        status = moose__cli_usage_error(&cli, "--json is an option of 'metrics' and 'health' only");
         goto done;
     }
     if (opts.dialect && strcmp(cmd->name, "ddl") != 0) {

@@ -34,6 +34,8 @@ int moose__cli_validate(const moose__cli *cli);
 int moose__cli_write(const moose__cli *cli);
 int moose__cli_ddl(const moose__cli *cli);
 int moose__cli_run(const moose__cli *cli);
+/* tail, dlq, replay, metrics, health and broker, by cli->opts->command. */
+int moose__cli_admin(const moose__cli *cli);
 
 #endif
 

@@ -95,7 +95,7 @@ static void usage_errors(void **state) {
     assert_string_equal(out, "engine_app: option '--brokers' wants a value\n"
                              "Try 'engine_app --help'.\n");
     assert_int_equal(run(ENGINE_APP " validate raw --json", out, sizeof out), 2);
-    assert_string_equal(out, "engine_app: --json is an option of 'metrics' only\n"
+    assert_string_equal(out, "engine_app: --json is an option of 'metrics' and 'health' only\n"
                              "Try 'engine_app --help'.\n");
 }
 

@@ -1,0 +1,266 @@
+/*
+ * The engine against a real Kafka protocol broker (librdkafka's mock
+ * cluster, started in this process): records written with moose_write()
+ * run through a transform into the destination topics, and every way a
+ * record can fail ends in the dead letter queue with the right type.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "app_internal.h"
+#include "fixture.h"
+#include "moose/error.h"
+#include "pipeline_util.h"
+
+enum { READ_TIMEOUT_MS = 30000, QUIET_MS = 1500 };
+
+static moose_app *open_app(fixture_app *f) {
+    moose_config cfg = {.brokers = "embedded", .log_level = "warn"};
+    char err[512] = "";
+    moose_app *app = moose_app_open(&f->app, &cfg, err, sizeof err);
+    if (!app)
+        fail_msg("moose_app_open: %s", err);
+    return app;
+}
+
+static void start(moose_app *app) {
+    char err[512] = "";
+    if (moose_app_start(app, err, sizeof err) != 0)
+        fail_msg("moose_app_start: %s", err);
+}
+
+static void write_raw(moose_app *app, fixture_app *f, const char *id, const char *data) {
+    RawEvent e = {{id, strlen(id)}, {data, strlen(data)}};
+    moose_errors errs;
+    moose_errors_init(&errs);
+    int rc = moose_write(app, &f->raw, &e, &errs);
+    if (rc != 0)
+        fail_msg("moose_write(%s): %s %s", id, moose_err_name(rc),
+                 errs.len ? errs.items[0].message : "");
+    moose_errors_free(&errs);
+}
+
+/* Asserts that TOPIC holds exactly the records EXPECTED ("KEY VALUE", sorted). */
+static void assert_topic(moose_app *app, const char *topic, const char *const *expected,
+                         size_t n) {
+    util_records got = util_read_topic(app->kafka, topic, n, READ_TIMEOUT_MS, QUIET_MS);
+    for (size_t i = 0; i < got.len && i < n; i++)
+        assert_string_equal(got.items[i].text, expected[i]);
+    assert_int_equal(got.len, n);
+    util_records_free(&got);
+}
+
+typedef struct dlq_seen {
+    size_t n;
+    char line[8][512];
+} dlq_seen;
+
+/* "Type source transform key | message | path/rule | original" */
+static int collect_dlq(const moose__dlq_record *r, void *opaque) {
+    dlq_seen *s = opaque;
+    if (s->n < 8)
+        snprintf(s->line[s->n], sizeof s->line[0], "%s %s %s %s | %s | %s/%s | %s %s",
+                 moose__dlq_error_type_name(r->type), moose__dlq_source_name(r->source),
+                 r->transform ? r->transform : "-", r->key ? r->key : "-", r->message,
+                 r->nerrors ? r->errors[0].path : "", r->nerrors ? r->errors[0].rule : "",
+                 r->original, r->partition >= 0 && r->offset >= 0 ? "located" : "unlocated");
+    s->n++;
+    return 0;
+}
+
+static int by_string(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Reads the DLQ of TOPIC, waiting until it holds WANT entries. Lines are sorted. */
+static void read_dlq(moose_app *app, const char *topic, size_t want, dlq_seen *s) {
+    char err[512];
+    for (int tries = 0; tries < 60; tries++) {
+        memset(s, 0, sizeof *s);
+        int64_t n = moose__dlq_read(app->kafka, topic, collect_dlq, s, NULL, err, sizeof err);
+        if (n < 0)
+            fail_msg("moose__dlq_read: %s", err);
+        if ((size_t)n >= want)
+            break;
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    qsort(s->line, s->n < 8 ? s->n : 8, sizeof s->line[0], by_string);
+}
+
+/* After a stop, the group committed everything on every partition of the source. */
+static void assert_all_committed(moose_app *app, fixture_app *f) {
+    char group[256];
+    assert_true(moose__group_for_transform(&f->app, &f->transform, group, sizeof group));
+    for (int32_t p = 0; p < f->raw.parallelism; p++) {
+        int64_t end = util_end_offset(app->kafka, f->raw.topic, p);
+        int64_t committed = util_committed(app->kafka, group, f->raw.topic, p);
+        if (end > 0)
+            assert_int_equal(committed, end);
+    }
+}
+
+static void one_to_one_and_every_error_path(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "p11", FIXTURE_TO_FLOAT, 2);
+    moose_app *app = open_app(&f);
+    char id[16], data[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "k%d", i);
+        snprintf(data, sizeof data, "%d", i * 10);
+        write_raw(app, &f, id, data);
+    }
+    write_raw(app, &f, "kx", "abc"); /* the transform fails */
+    write_raw(app, &f, "kn", "neg"); /* the transform emits an invalid record */
+
+    /* refused at write time: every error returned, and kept in the DLQ (dead_letter) */
+    RawEvent bad = {{"kv", 2}, {"", 0}};
+    moose_errors errs;
+    moose_errors_init(&errs);
+    assert_int_equal(moose_write(app, &f.raw, &bad, &errs), MOOSE_EVALIDATION);
+    assert_int_equal(errs.len, 1);
+    assert_string_equal(errs.items[0].path, "data");
+    assert_string_equal(errs.items[0].rule, "length");
+    moose_errors_free(&errs);
+
+    start(app);
+    static const char *const expected[] = {
+        "k0 {\"id\":\"k0\",\"value\":0.0}",  "k1 {\"id\":\"k1\",\"value\":10.0}",
+        "k2 {\"id\":\"k2\",\"value\":20.0}", "k3 {\"id\":\"k3\",\"value\":30.0}",
+        "k4 {\"id\":\"k4\",\"value\":40.0}", "k5 {\"id\":\"k5\",\"value\":50.0}",
+        "k6 {\"id\":\"k6\",\"value\":60.0}", "k7 {\"id\":\"k7\",\"value\":70.0}",
+        "k8 {\"id\":\"k8\",\"value\":80.0}", "k9 {\"id\":\"k9\",\"value\":90.0}",
+    };
+    assert_topic(app, f.out.topic, expected, 10);
+
+    dlq_seen s;
+    read_dlq(app, f.raw.topic, 3, &s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.line[0],
+                        "TransformError transform to_float kx | data 'abc' is not a number | / | "
+                        "{\"id\":\"kx\",\"data\":\"abc\"} located");
+    assert_string_equal(s.line[1],
+                        "ValidationError transform to_float kn | output to out failed "
+                        "validation: value: -1 is outside [0, 1e+09] | value/range | "
+                        "{\"id\":\"kn\",\"data\":\"neg\"} located");
+    assert_string_equal(s.line[2], "ValidationError write - kv | data: length 0 is outside [1, "
+                                   "64] | data/length | {\"id\":\"kv\",\"data\":\"\"} unlocated");
+
+    moose_app_stop(app);
+    assert_all_committed(app, &f);
+    moose_app_close(app);
+}
+
+static void one_to_many(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "p1n", FIXTURE_SPLIT, 2);
+    moose_app *app = open_app(&f);
+    write_raw(app, &f, "a", "1");
+    write_raw(app, &f, "b", "2");
+    write_raw(app, &f, "c", "3");
+    start(app);
+    static const char *const expected[] = {
+        "a-1 {\"id\":\"a-1\",\"value\":1.0}", "a-2 {\"id\":\"a-2\",\"value\":2.0}",
+        "b-1 {\"id\":\"b-1\",\"value\":2.0}", "b-2 {\"id\":\"b-2\",\"value\":4.0}",
+        "c-1 {\"id\":\"c-1\",\"value\":3.0}", "c-2 {\"id\":\"c-2\",\"value\":6.0}",
+    };
+    assert_topic(app, f.out.topic, expected, 6);
+    moose_app_stop(app);
+    assert_all_committed(app, &f);
+    moose_app_close(app);
+}
+
+static void filter(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "pfilter", FIXTURE_FILTER, 2);
+    moose_app *app = open_app(&f);
+    write_raw(app, &f, "a", "50");
+    write_raw(app, &f, "b", "150");
+    write_raw(app, &f, "c", "99");
+    write_raw(app, &f, "d", "101");
+    start(app);
+    static const char *const expected[] = {
+        "b {\"id\":\"b\",\"value\":150.0}",
+        "d {\"id\":\"d\",\"value\":101.0}",
+    };
+    assert_topic(app, f.out.topic, expected, 2);
+    moose_app_stop(app);
+    /* filtered records are done too: their offsets are committed */
+    assert_all_committed(app, &f);
+    moose_metrics m;
+    assert_int_equal(moose_transform_metrics(app, "filter", &m), 0);
+    assert_int_equal(m.records_in, 4);
+    assert_int_equal(m.records_out, 2);
+    assert_int_equal(m.filtered, 2);
+    moose_app_close(app);
+}
+
+static void fan_out(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "pfan", FIXTURE_FANOUT, 2);
+    moose_app *app = open_app(&f);
+    write_raw(app, &f, "a", "1");
+    write_raw(app, &f, "b", "2");
+    start(app);
+    static const char *const out[] = {"a {\"id\":\"a\",\"value\":1.0}",
+                                      "b {\"id\":\"b\",\"value\":2.0}"};
+    static const char *const audit[] = {"a {\"id\":\"a\",\"value\":2.0}",
+                                        "b {\"id\":\"b\",\"value\":3.0}"};
+    assert_topic(app, f.out.topic, out, 2);
+    assert_topic(app, f.audit.topic, audit, 2);
+    moose_app_stop(app);
+    assert_all_committed(app, &f);
+    moose_app_close(app);
+}
+
+static void records_from_other_producers_are_validated(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "pforeign", FIXTURE_TO_FLOAT, 1);
+    moose_app *app = open_app(&f);
+    char err[256];
+    static const char *const values[] = {"not json", "{\"id\":\"e\",\"data\":\"\"}",
+                                         "{\"id\":\"ok\",\"data\":\"5\"}"};
+    static const char *const keys[] = {"j", "e", "ok"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(moose__producer_send_sync(app->producer, f.raw.topic, keys[i],
+                                                   strlen(keys[i]), values[i], strlen(values[i]),
+                                                   NULL, NULL, err, sizeof err),
+                         0);
+    start(app);
+    static const char *const expected[] = {"ok {\"id\":\"ok\",\"value\":5.0}"};
+    assert_topic(app, f.out.topic, expected, 1);
+    dlq_seen s;
+    read_dlq(app, f.raw.topic, 2, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.line[0],
+                        "ValidationError transform to_float e | input failed raw's validation: "
+                        "data: length 0 is outside [1, 64] | data/length | "
+                        "{\"id\":\"e\",\"data\":\"\"} located");
+    assert_true(strncmp(s.line[1], "ValidationError transform to_float j | input is not a valid "
+                                   "RawEvent: ",
+                        70) == 0);
+    moose_app_stop(app);
+    assert_all_committed(app, &f);
+    moose_app_close(app);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_to_one_and_every_error_path),
+        cmocka_unit_test(one_to_many),
+        cmocka_unit_test(filter),
+        cmocka_unit_test(fan_out),
+        cmocka_unit_test(records_from_other_producers_are_validated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
