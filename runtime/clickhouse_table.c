@@ -5,7 +5,7 @@
  * ReplacingMergeTree (read them with SELECT ... FINAL for exact counts).
  *
  * The server's version decides the types: DateTime64 from 20.1, Bool from
- * 21.12, LowCardinality from 19.0; the DDL written for a current server is
+ * 21.12, Date32 from 21.9, LowCardinality from 19.0; the DDL written for a current server is
  * adapted for older ones (Debian's 18.16). Values travel in forms that no
  * server setting or time zone can change: DateTime as Unix seconds,
  * DateTime64 as "seconds.fraction", Bool as 0/1, Decimal as a bare number.
@@ -316,12 +316,14 @@ static void generated_ddl(const ch_table *ct, moose__tbuf *b, const moose_table_
 /*
  * Rewrites DDL written for a current server so this one accepts it: outside
  * quoted text, DateTime64(...) becomes DateTime before 20.1, Bool becomes
- * UInt8 before 21.12, LowCardinality(T) becomes T before 19.0.
+ * UInt8 before 21.12, Date32 becomes Date before 21.9, LowCardinality(T)
+ * becomes T before 19.0.
  */
 static void adapt_ddl(const ch_table *ct, moose__tbuf *out, const char *ddl) {
     bool no_dt64 = !version_at_least(ct, 20, 1);
     bool no_bool = !version_at_least(ct, 21, 12);
     bool no_lowcard = !version_at_least(ct, 19, 0);
+    bool no_date32 = !version_at_least(ct, 21, 9);
     int drop_parens[64]; /* depth at which a LowCardinality( was removed */
     int ndrop = 0, depth = 0;
     for (const char *p = ddl; *p;) {
@@ -354,6 +356,11 @@ static void adapt_ddl(const ch_table *ct, moose__tbuf *out, const char *ddl) {
               (p[4] >= '0' && p[4] <= '9'))) {
             moose__tbuf_puts(out, "UInt8");
             p += 4;
+            continue;
+        }
+        if (word_start && no_date32 && strncmp(p, "Date32", 6) == 0) {
+            moose__tbuf_puts(out, "Date");
+            p += 6;
             continue;
         }
         if (word_start && no_lowcard && strncmp(p, "LowCardinality(", 15) == 0 && ndrop < 64) {

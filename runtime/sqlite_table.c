@@ -8,8 +8,9 @@
  * Columns: one per top-level field, named after it. Text holds String, Enum
  * (its name), UUID, Date ("2024-03-20"), DateTime ("2024-03-20T12:00:00.000000Z",
  * fixed width so text order is time order) and, as JSON, arrays and nested
- * models; INTEGER holds Bool and the integer types; REAL the floats; Decimal
- * is sent as exact text for a NUMERIC (or TEXT) column.
+ * models, and Decimal as exact text with its scale's digits ("12.40": REAL
+ * would round money); INTEGER holds Bool and the integer types; REAL the
+ * floats. docs/DDL.md is the same table from the DDL's side.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -69,23 +70,25 @@ static affinity field_affinity(const moose_field_desc *field) {
     case MOOSE_TYPE_FLOAT32:
     case MOOSE_TYPE_FLOAT64:
         return AFF_REAL;
-    case MOOSE_TYPE_DECIMAL:
-        return AFF_NUMERIC;
     default:
         return AFF_TEXT;
     }
 }
 
-/* Whether a column of affinity HAVE stores the field's values without changing them. */
-static bool affinity_fits(affinity want, affinity have) {
+/*
+ * Whether a column of affinity HAVE holds the field's values. A DECIMAL(p, s)
+ * column (NUMERIC) made by hand holds a Decimal field's text as a number:
+ * rounded, but what its author asked for.
+ */
+static bool affinity_fits(const moose_field_desc *field, affinity want, affinity have) {
     if (have == want || have == AFF_BLOB)
         return true;
+    if (field->type == MOOSE_TYPE_DECIMAL && !(field->flags & MOOSE_FIELD_ARRAY))
+        return have == AFF_NUMERIC || have == AFF_REAL;
     switch (want) {
     case AFF_INTEGER:
     case AFF_REAL:
         return have == AFF_NUMERIC || (want == AFF_INTEGER && have == AFF_REAL);
-    case AFF_NUMERIC:
-        return have == AFF_TEXT || have == AFF_REAL;
     default:
         return false;
     }
@@ -257,7 +260,7 @@ static int ensure_table(moose__table *table, sqlite_table *st, char *errstr, siz
         } else {
             col->matched = true;
             affinity have = affinity_of(col->type);
-            if (!affinity_fits(want, have)) {
+            if (!affinity_fits(field, want, have)) {
                 moose__table_errf(errstr, errstr_size,
                                   "table %s (%s): column \"%s\" is %s (%s affinity) but field "
                                   "%s.%s needs %s",

@@ -43,12 +43,23 @@ static void fill_rows(void) {
 }
 
 /* DDL as moosec writes it for a current server; 18.16 needs it adapted. */
-static const char current_ddl[] =
-    "CREATE TABLE IF NOT EXISTS ch_events (`id` String, `value` Float64, "
-    "`timestamp` DateTime64(6, 'UTC'), `source` LowCardinality(String), "
-    "`amount` Nullable(Float64), `tags` Array(String), `count` Int32, `flag` Bool, "
-    "`day` Date, `uid` UUID, `price` Decimal(9, 2), `big` UInt64) "
-    "ENGINE = ReplacingMergeTree ORDER BY (`id`)";
+static const char current_ddl[] = "CREATE TABLE IF NOT EXISTS `ch_events`\n"
+                                  "(\n"
+                                  "    `id` String,\n"
+                                  "    `value` Float64,\n"
+                                  "    `timestamp` DateTime64(6, 'UTC'),\n"
+                                  "    `source` LowCardinality(String),\n"
+                                  "    `amount` Nullable(Float64),\n"
+                                  "    `tags` Array(String),\n"
+                                  "    `count` Int32,\n"
+                                  "    `flag` Bool,\n"
+                                  "    `day` Date32,\n"
+                                  "    `uid` UUID,\n"
+                                  "    `price` Decimal(9, 2),\n"
+                                  "    `big` UInt64\n"
+                                  ")\n"
+                                  "ENGINE = ReplacingMergeTree()\n"
+                                  "ORDER BY (`id`);\n";
 
 /* Row I as `SELECT ... FORMAT TabSeparatedRaw` shows it, computed without the library. */
 static size_t expected_row(char *out, size_t size, int i, double value) {

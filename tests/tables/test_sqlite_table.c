@@ -116,11 +116,11 @@ static void expected_row(char *out, size_t size, int i, double value) {
             uid[n++] = '-';
         n += snprintf(uid + n, sizeof uid - (size_t)n, "%02x", (unsigned)(uint8_t)(i * 16 + b));
     }
-    /* Decimal goes to a NUMERIC column, which keeps 12.40 as the REAL 12.4. */
+    /* Decimal is exact text with its scale's digits: 12.40 stays 12.40. */
     char value_text[32];
-    snprintf(out, size, "key-%06d|%s|%s|%s|%s|%s|%d|%d|%s|%s|%.15g|%llu\n", i,
+    snprintf(out, size, "key-%06d|%s|%s|%s|%s|%s|%d|%d|%s|%s|%d.%02d|%llu\n", i,
              sqlite_real(value_text, sizeof value_text, value), ts, sources[i % 3], amount,
-             tags[i % 4], i * 7 - 3, i % 5 == 0, day, uid, (1234 + i) / 100.0,
+             tags[i % 4], i * 7 - 3, i % 5 == 0, day, uid, (1234 + i) / 100, (1234 + i) % 100,
              (unsigned long long)((1ULL << 62) + (uint64_t)i * 1000003u));
 }
 
@@ -199,7 +199,7 @@ static void test_poison_rows_isolated(void **state) {
     sql(path, "CREATE TABLE events (id TEXT PRIMARY KEY, value REAL NOT NULL CHECK (value >= 0), "
               "timestamp TEXT NOT NULL, source TEXT NOT NULL, amount REAL, tags TEXT NOT NULL, "
               "count INTEGER NOT NULL, flag INTEGER NOT NULL, day TEXT NOT NULL, uid TEXT NOT "
-              "NULL, price NUMERIC NOT NULL, big INTEGER NOT NULL)");
+              "NULL, price TEXT NOT NULL, big INTEGER NOT NULL)");
     rows[3].value = -1;
     rows[17].value = -2;
     moose_table_desc desc = event_table("events");
