@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gen.h"
+#include "gen_c.h"
 
 /* True when the two fields hold the same kind of value, so `rec.x = in->x;` compiles. */
 static bool same_shape(const moosec_field *a, const moosec_field *b) {
@@ -50,21 +51,26 @@ static void put_emit_example(FILE *out, const moosec_transform *t, const moosec_
     if (fan_out)
         fputs(" *     {\n", out);
     fprintf(out, "%s%s rec = %s_INIT;\n", ind, name, name);
+    moosec_arena names;
+    moosec_arena_init(&names);
     for (size_t i = 0; m && i < m->fields.len; i++) {
         const moosec_field *f = m->fields.items[i];
         const moosec_field *same = find_field(src->model, f->name);
-        bool has_flag = f->type.optional && f->type.kind != MOOSEC_TYPE_MODEL && !f->type.array;
+        /* the generated struct's spelling: a C keyword gets a '_' (gen_c.h) */
+        const char *mem = moosec_c_member(&names, f);
+        /* a presence flag, except for an optional nested model (a pointer) */
+        bool has_flag = f->type.optional && !(f->type.kind == MOOSEC_TYPE_MODEL && !f->type.array);
         if (same && same_shape(f, same) && has_flag)
-            fprintf(out, "%srec.%s = in->%s;\n%srec.has_%s = in->has_%s;\n", ind, f->name,
-                    f->name, ind, f->name, f->name);
+            fprintf(out, "%srec.%s = in->%s;\n%srec.has_%s = in->has_%s;\n", ind, mem, mem, ind,
+                    f->name, f->name);
         else if (same && same_shape(f, same))
-            fprintf(out, "%srec.%s = in->%s;\n", ind, f->name, f->name);
+            fprintf(out, "%srec.%s = in->%s;\n", ind, mem, mem);
         else if (has_flag)
-            fprintf(out, "%srec.%s = ...;\n%srec.has_%s = true;\n", ind, f->name, ind,
-                    f->name);
+            fprintf(out, "%srec.%s = ...;\n%srec.has_%s = true;\n", ind, mem, ind, f->name);
         else
-            fprintf(out, "%srec.%s = ...;\n", ind, f->name);
+            fprintf(out, "%srec.%s = ...;\n", ind, mem);
     }
+    moosec_arena_free(&names);
     if (fan_out)
         fprintf(out, "%sint rc = %s_emit_%s(out, &rec);\n", ind, t->name, dest->name);
     else

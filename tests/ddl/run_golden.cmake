@@ -4,6 +4,7 @@
 #   -DMODE=ddl_error -DDIALECT=...                stderr must match, exit 1, stdout empty
 #   -DMODE=stubs                                  the written file must match; a second
 #                                                 run must refuse (exit 2) and keep it
+#   -DMODE=stubs_compile -DCC=cc -DINCLUDE=dir    gen + stubs, and the stubs compile
 # MOOSE_UPDATE_GOLDEN=1 in the environment rewrites the golden file instead.
 cmake_minimum_required(VERSION 3.20)
 
@@ -83,6 +84,23 @@ elseif(MODE STREQUAL "stubs")
   file(READ "${stubs}" kept)
   if(NOT kept STREQUAL "/* my transforms */\n")
     fail("moosec stubs changed an existing ${stubs}")
+  endif()
+elseif(MODE STREQUAL "stubs_compile")
+  # the stubs, as written, against the header moosec gen writes: the signatures agree
+  foreach(cmd gen stubs)
+    execute_process(COMMAND "${MOOSEC}" ${cmd} -o "${WORK_DIR}" "${SCHEMA}"
+                    WORKING_DIRECTORY "${SCHEMA_DIR}" ERROR_VARIABLE err RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      fail("moosec ${cmd} ${SCHEMA} exited ${rc}:\n${err}")
+    endif()
+  endforeach()
+  get_filename_component(base "${SCHEMA}" NAME_WLE)
+  execute_process(COMMAND "${CC}" -std=c11 -Wall -Wextra -Werror -pedantic -I "${INCLUDE}"
+                          -I "${WORK_DIR}" -c "${WORK_DIR}/${base}_transforms.c"
+                          -o "${WORK_DIR}/${base}_transforms.o"
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    fail("the stubs of ${SCHEMA} do not compile against ${base}.moose.h:\n${out}${err}")
   endif()
 else()
   fail("run_golden.cmake: unknown MODE '${MODE}'")

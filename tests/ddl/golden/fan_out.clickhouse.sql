@@ -1,6 +1,8 @@
 CREATE TABLE IF NOT EXISTS `Invoices`
 (
     `id` String,
+    `long` Int64,
+    `tags` Array(String),
     `customer` String,
     `total` Decimal(12, 2),
     `note` Nullable(String),

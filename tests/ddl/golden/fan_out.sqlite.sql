@@ -1,5 +1,7 @@
 CREATE TABLE IF NOT EXISTS "Invoices" (
     "id" TEXT NOT NULL,
+    "long" INTEGER NOT NULL,
+    "tags" TEXT,
     "customer" TEXT NOT NULL,
     "total" TEXT NOT NULL,
     "note" TEXT,

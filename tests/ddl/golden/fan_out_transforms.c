@@ -16,6 +16,9 @@
  *     {
  *         Invoice rec = Invoice_INIT;
  *         rec.id = in->id;
+ *         rec.long_ = in->long_;
+ *         rec.tags = in->tags;
+ *         rec.has_tags = in->has_tags;
  *         rec.customer = in->customer;
  *         rec.total = in->total;
  *         rec.note = in->note;
