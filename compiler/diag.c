@@ -21,25 +21,43 @@ static const char *severity_name(moosec_severity sev) {
     return "error";
 }
 
-/* The source line, then a caret line that keeps the line's tabs so it aligns. */
+/*
+ * The source line, then a caret line that keeps the line's tabs so it aligns.
+ * A very long line (generated, or minified) is cut to a window around the
+ * caret, with "..." where text is left out.
+ */
 static void diag_show_line(FILE *out, moosec_loc loc) {
+    enum { MAX_SHOWN = 160, CONTEXT = 60 };
     size_t len;
     const char *line = moosec_source_line(loc.src, loc.begin, &len);
     uint32_t line_begin = (uint32_t)(line - loc.src->text);
-    fprintf(out, " %.*s\n ", (int)len, line);
-    uint32_t col_off = loc.begin - line_begin;
-    for (uint32_t i = 0; i < col_off && i < len; i++) {
+    size_t col_off = loc.begin - line_begin;
+    if (col_off > len)
+        col_off = len;
+    size_t from = 0, to = len;
+    if (len > MAX_SHOWN) {
+        from = col_off > CONTEXT ? col_off - CONTEXT : 0;
+        while (from > 0 && ((unsigned char)line[from] & 0xC0) == 0x80)
+            from--;
+        to = from + MAX_SHOWN < len ? from + MAX_SHOWN : len;
+        while (to < len && ((unsigned char)line[to] & 0xC0) == 0x80)
+            to++;
+    }
+    const char *before = from > 0 ? "..." : "";
+    fprintf(out, " %s%.*s%s\n ", before, (int)(to - from), line + from, to < len ? "..." : "");
+    fputs(from > 0 ? "   " : "", out);
+    for (size_t i = from; i < col_off && i < to; i++) {
         unsigned char c = (unsigned char)line[i];
         if ((c & 0xC0) == 0x80)
             continue; /* one mark per character */
         fputc(c == '\t' ? '\t' : ' ', out);
     }
     fputc('^', out);
-    uint32_t end = loc.end;
-    if (end > line_begin + len)
-        end = line_begin + (uint32_t)len;
-    for (uint32_t i = loc.begin + 1; i < end; i++)
-        if (((unsigned char)loc.src->text[i] & 0xC0) != 0x80)
+    size_t end = loc.end > line_begin ? loc.end - line_begin : 0;
+    if (end > to)
+        end = to;
+    for (size_t i = col_off + 1; i < end; i++)
+        if (((unsigned char)line[i] & 0xC0) != 0x80)
             fputc('~', out);
     fputc('\n', out);
 }

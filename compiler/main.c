@@ -81,9 +81,12 @@ static void print_summary(const moosec_schema *schema) {
             printf("%s %s", j ? "," : "", t->order_by.items[j]->name);
         printf(", engine %s",
                t->engine == MOOSEC_ENGINE_MERGE_TREE ? "MergeTree" : "ReplacingMergeTree");
-        if (t->batch_rows || t->batch_bytes || t->batch_ms)
-            printf(", batches of %lld rows / %lld bytes / %lld ms", (long long)t->batch_rows,
-                   (long long)t->batch_bytes, (long long)t->batch_ms);
+        if (t->batch_rows)
+            printf(", batch_rows %lld", (long long)t->batch_rows);
+        if (t->batch_bytes)
+            printf(", batch_bytes %lld", (long long)t->batch_bytes);
+        if (t->batch_ms)
+            printf(", batch_ms %lld", (long long)t->batch_ms);
         putchar('\n');
     }
     for (size_t i = 0; i < schema->streams.len; i++) {

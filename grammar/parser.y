@@ -35,6 +35,9 @@ int moosec_yylex(MOOSEC_YYSTYPE *yylval, moosec_yyltype *yylloc, void *scanner);
 static void moosec_yyerror(moosec_yyltype *loc, void *scanner, moosec_parse_state *st,
                            const char *msg) {
     (void)scanner;
+    /* bison's only other message: its stack is full */
+    if (strcmp(msg, "memory exhausted") == 0)
+        msg = "nesting too deep here (the parser stops at 10000 levels)";
     moosec_error(st->diag, moosec_parse_loc(st, *loc), "%s", msg);
     st->syntax_errors++;
 }
