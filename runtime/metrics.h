@@ -140,6 +140,26 @@ void moose__metrics_sink_failing(moose__component *c, bool failing, const char *
 /* The Kafka cluster answers, or not (WHY: what failed). */
 void moose__metrics_set_broker_up(moose_metrics_registry *reg, bool up, const char *why);
 
+/*
+ * Whether the Kafka cluster answers, asked by the sampler every INTERVAL_MS
+ * (0: every 5 s): FN returns true when it does, or false with WHY filled.
+ * moose__metrics_kafka_probe() is such a function for an rd_kafka_t handle.
+ * Setting FN NULL waits for a probe in progress, so OPAQUE may then be freed.
+ */
+typedef bool (*moose__broker_probe_fn)(void *opaque, char *why, size_t why_size);
+void moose__metrics_set_broker_probe(moose_metrics_registry *reg, moose__broker_probe_fn fn,
+                                     void *opaque, uint32_t interval_ms);
+/* Runs the probe now and records its verdict. 0, or MOOSE_ENOTFOUND when no probe is set. */
+int moose__metrics_probe_broker(moose_metrics_registry *reg);
+/*
+ * A probe for moose__metrics_set_broker_probe(): RK (an rd_kafka_t *) asks
+ * for the cluster's metadata, waiting at most 2 s.
+ */
+bool moose__metrics_kafka_probe(void *rk, char *why, size_t why_size);
+
+/* The workers of C stopped on purpose: no more heartbeats are expected. */
+void moose__metrics_heartbeat_end(moose__component *c);
+
 /* ---- registry (cold path) ---- */
 
 /* NULL with ERRSTR filled on failure. */

@@ -27,6 +27,13 @@ struct moose_metrics_registry {
     pthread_t sampler;
     pthread_cond_t wake;
     bool sampler_running, stopping;
+
+    /* Held while a probe runs, so clearing the probe waits for it. */
+    pthread_mutex_t probe_lock;
+    moose__broker_probe_fn probe;
+    void *probe_opaque;
+    uint32_t probe_interval_ms;
+    uint64_t probe_last_ms;
 };
 
 _Thread_local unsigned moose__metrics_tls_stripe;
@@ -266,6 +273,51 @@ int moose_metrics_registry_set_thresholds(moose_metrics_registry *reg,
     return 0;
 }
 
+void moose__metrics_heartbeat_end(moose__component *c) {
+    if (c == NULL)
+        return;
+    atomic_store_explicit(&c->heartbeat_ms, 0, memory_order_relaxed);
+}
+
+void moose__metrics_set_broker_probe(moose_metrics_registry *reg, moose__broker_probe_fn fn,
+                                     void *opaque, uint32_t interval_ms) {
+    if (reg == NULL)
+        return;
+    pthread_mutex_lock(&reg->probe_lock);
+    reg->probe = fn;
+    reg->probe_opaque = opaque;
+    reg->probe_interval_ms = interval_ms ? interval_ms : 5000;
+    reg->probe_last_ms = 0;
+    pthread_mutex_unlock(&reg->probe_lock);
+}
+
+static int probe_locked(moose_metrics_registry *reg, uint64_t now_ms) {
+    if (reg->probe == NULL)
+        return MOOSE_ENOTFOUND;
+    char why[160] = "";
+    bool up = reg->probe(reg->probe_opaque, why, sizeof why);
+    reg->probe_last_ms = now_ms;
+    moose__metrics_set_broker_up(reg, up, why);
+    return 0;
+}
+
+int moose__metrics_probe_broker(moose_metrics_registry *reg) {
+    if (reg == NULL)
+        return MOOSE_EINVAL;
+    pthread_mutex_lock(&reg->probe_lock);
+    int rc = probe_locked(reg, moose__metrics_now_ms());
+    pthread_mutex_unlock(&reg->probe_lock);
+    return rc;
+}
+
+/* The sampler's probe: only when one is set and its interval has passed. */
+static void probe_if_due(moose_metrics_registry *reg, uint64_t now_ms) {
+    pthread_mutex_lock(&reg->probe_lock);
+    if (reg->probe && now_ms - reg->probe_last_ms >= reg->probe_interval_ms)
+        probe_locked(reg, now_ms);
+    pthread_mutex_unlock(&reg->probe_lock);
+}
+
 /* ---- sampling: rates and progress ---- */
 
 static void component_tick(moose__component *c, uint64_t now_ms) {
@@ -414,6 +466,7 @@ moose_metrics_registry *moose__metrics_registry_new(char *errstr, size_t errstr_
     }
     pthread_mutex_init(&reg->lock, NULL);
     pthread_cond_init(&reg->wake, NULL);
+    pthread_mutex_init(&reg->probe_lock, NULL);
     reg->thresholds = moose_health_thresholds_default();
     return reg;
 }
@@ -424,6 +477,7 @@ static void *sampler_main(void *arg) {
     while (!reg->stopping) {
         pthread_mutex_unlock(&reg->lock);
         moose__metrics_tick(reg, moose__metrics_now_ms());
+        probe_if_due(reg, moose__metrics_now_ms());
         pthread_mutex_lock(&reg->lock);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -465,6 +519,7 @@ void moose__metrics_registry_free(moose_metrics_registry *reg) {
         component_free(reg->items[i]);
     free(reg->items);
     pthread_cond_destroy(&reg->wake);
+    pthread_mutex_destroy(&reg->probe_lock);
     pthread_mutex_destroy(&reg->lock);
     free(reg);
 }
