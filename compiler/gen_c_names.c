@@ -149,6 +149,9 @@ char *moosec_c_string(moosec_arena *arena, const char *s, size_t len) {
         } else if (c == '?' && i + 1 < len && s[i + 1] == '?') {
             out[o++] = '\\'; /* no trigraphs */
             out[o++] = '?';
+        } else if (c == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
         } else if (c < 0x20 || c >= 0x7f) {
             o += (size_t)sprintf(out + o, "\\%03o", c);
         } else {

@@ -555,8 +555,8 @@ const moose_table_desc ProcessedTable_table = {
     .batch_rows = 0,
     .batch_bytes = 0,
     .batch_ms = 0,
-    .ddl_sqlite = "CREATE TABLE IF NOT EXISTS \"ProcessedTable\" (\012    \"id\" TEXT NOT NULL,\012    \"value\" REAL NOT NULL,\012    \"timestamp\" TEXT NOT NULL,\012    PRIMARY KEY (\"id\")\012)",
-    .ddl_clickhouse = "CREATE TABLE IF NOT EXISTS `ProcessedTable`\012(\012    `id` String,\012    `value` Float64,\012    `timestamp` DateTime64(6, 'UTC')\012)\012ENGINE = ReplacingMergeTree()\012ORDER BY (`id`, `timestamp`)",
+    .ddl_sqlite = "CREATE TABLE IF NOT EXISTS \"ProcessedTable\" (\n    \"id\" TEXT NOT NULL,\n    \"value\" REAL NOT NULL,\n    \"timestamp\" TEXT NOT NULL,\n    PRIMARY KEY (\"id\")\n)",
+    .ddl_clickhouse = "CREATE TABLE IF NOT EXISTS `ProcessedTable`\n(\n    `id` String,\n    `value` Float64,\n    `timestamp` DateTime64(6, 'UTC')\n)\nENGINE = ReplacingMergeTree()\nORDER BY (`id`, `timestamp`)",
 };
 
 static const char *const RawTable__order_by[1] = {"id"};
@@ -569,8 +569,8 @@ const moose_table_desc RawTable_table = {
     .batch_rows = 0,
     .batch_bytes = 0,
     .batch_ms = 0,
-    .ddl_sqlite = "CREATE TABLE IF NOT EXISTS \"RawTable\" (\012    \"id\" TEXT NOT NULL,\012    \"data\" TEXT NOT NULL,\012    \"source\" TEXT NOT NULL,\012    \"amount\" REAL,\012    \"tags\" TEXT NOT NULL,\012    \"timestamp\" TEXT NOT NULL,\012    PRIMARY KEY (\"id\")\012)",
-    .ddl_clickhouse = "CREATE TABLE IF NOT EXISTS `RawTable`\012(\012    `id` String,\012    `data` String,\012    `source` Enum8('web' = 1, 'ios' = 2, 'android' = 3),\012    `amount` Nullable(Float64),\012    `tags` Array(String),\012    `timestamp` DateTime64(6, 'UTC')\012)\012ENGINE = ReplacingMergeTree()\012ORDER BY (`id`)",
+    .ddl_sqlite = "CREATE TABLE IF NOT EXISTS \"RawTable\" (\n    \"id\" TEXT NOT NULL,\n    \"data\" TEXT NOT NULL,\n    \"source\" TEXT NOT NULL,\n    \"amount\" REAL,\n    \"tags\" TEXT NOT NULL,\n    \"timestamp\" TEXT NOT NULL,\n    PRIMARY KEY (\"id\")\n)",
+    .ddl_clickhouse = "CREATE TABLE IF NOT EXISTS `RawTable`\n(\n    `id` String,\n    `data` String,\n    `source` Enum8('web' = 1, 'ios' = 2, 'android' = 3),\n    `amount` Nullable(Float64),\n    `tags` Array(String),\n    `timestamp` DateTime64(6, 'UTC')\n)\nENGINE = ReplacingMergeTree()\nORDER BY (`id`)",
 };
 
 /* ---- streams ---- */
