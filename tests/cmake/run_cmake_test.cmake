@@ -43,8 +43,8 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 file(COPY "${PROJECT_DIR}/" DESTINATION "${src}")
 
 # The stubs a user starts from, untouched.
-run("moosec stubs" "${MOOSEC}" stubs -o "${WORK_DIR}/stubs" "${src}/orders.moose")
-set(stubs "${WORK_DIR}/stubs/orders_transforms.c")
+run("moosec stubs" "${MOOSEC}" stubs -o "${WORK_DIR}/stubs" "${src}/shop-orders.moose")
+set(stubs "${WORK_DIR}/stubs/shop-orders_transforms.c")
 
 set(configure_args -S "${src}" -B "${bld}" -G "${GENERATOR}" "-DCMAKE_C_COMPILER=${C_COMPILER}"
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DMOOSE_STUBS_FILE=${stubs}")
@@ -108,7 +108,7 @@ endif()
 # 3. the stubs, as written, fit the generated header (and compile warning-free)
 build(orders_stubs rc out)
 if(NOT rc EQUAL 0)
-  fail("the output of moosec stubs does not compile against orders.moose.h:\n${out}")
+  fail("the output of moosec stubs does not compile against shop-orders.moose.h:\n${out}")
 endif()
 
 # 4. moose_add_app(): an executable whose main() is the app command line

@@ -1,6 +1,6 @@
 #include <moose/transform.h>
 
-#include "orders.moose.h"
+#include "shop-orders.moose.h"
 
 int price_order(const Order *in, price_order_out *out) {
     if (in->quantity == 0)
