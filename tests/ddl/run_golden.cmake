@@ -5,6 +5,7 @@
 #   -DMODE=stubs                                  the written file must match; a second
 #                                                 run must refuse (exit 2) and keep it
 #   -DMODE=stubs_compile -DCC=cc -DINCLUDE=dir    gen + stubs, and the stubs compile
+#   -DMODE=cli -DARGS=a|b -DRC=n                  exit status N, output matches, no file written
 # MOOSE_UPDATE_GOLDEN=1 in the environment rewrites the golden file instead.
 cmake_minimum_required(VERSION 3.20)
 
@@ -84,6 +85,21 @@ elseif(MODE STREQUAL "stubs")
   file(READ "${stubs}" kept)
   if(NOT kept STREQUAL "/* my transforms */\n")
     fail("moosec stubs changed an existing ${stubs}")
+  endif()
+elseif(MODE STREQUAL "cli")
+  # ARGS: the command line, '|'-separated; @WORK@ stands for WORK_DIR. RC: the exit status.
+  string(REPLACE "|" ";" args "${ARGS}")
+  string(REPLACE "@WORK@" "${WORK_DIR}" args "${args}")
+  execute_process(COMMAND "${MOOSEC}" ${args} WORKING_DIRECTORY "${SCHEMA_DIR}"
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL RC)
+    fail("moosec ${args} exited ${rc}, expected ${RC}:\n${out}${err}")
+  endif()
+  string(REPLACE "${WORK_DIR}" "@WORK@" err "${err}")
+  compare("${out}${err}" "${GOLDEN}")
+  file(GLOB written "${WORK_DIR}/*")
+  if(written)
+    fail("moosec ${args} wrote ${written}")
   endif()
 elseif(MODE STREQUAL "stubs_compile")
   # the stubs, as written, against the header moosec gen writes: the signatures agree
