@@ -54,6 +54,15 @@ void moosec__sema_check_props(moosec_sema *s, const moosec_prop *const *props, s
         for (size_t k = 0; known[k]; k++)
             ok |= strcmp(known[k], p->name) == 0;
         if (!ok) {
+            size_t nknown = 0;
+            while (known[nknown])
+                nknown++;
+            const char *near = moosec__suggest_in_list(known, nknown, p->name);
+            if (near) {
+                moosec_error(s->diag, p->loc, "unknown %s '%s' (did you mean '%s'?)", where,
+                             p->name, near);
+                continue;
+            }
             char list[256];
             size_t off = 0;
             for (size_t k = 0; known[k] && off < sizeof list; k++)

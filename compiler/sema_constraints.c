@@ -451,9 +451,16 @@ void moosec__sema_field_constraints(moosec_sema *s, moosec_model *m, moosec_fiel
         } else if (strcmp(a->name, "default") == 0) {
             dflt = a;
         } else {
-            moosec_error(s->diag, a->loc,
-                         "unknown constraint '@%s' (known: @length, @range, @pattern, @default)",
-                         a->name);
+            static const char *const known[] = {"length", "range", "pattern", "default"};
+            const char *near = moosec__suggest_in_list(known, 4, a->name);
+            if (near)
+                moosec_error(s->diag, a->loc, "unknown constraint '@%s' (did you mean '@%s'?)",
+                             a->name, near);
+            else
+                moosec_error(s->diag, a->loc,
+                             "unknown constraint '@%s' (known: @length, @range, @pattern, "
+                             "@default)",
+                             a->name);
         }
     }
     if (dflt)

@@ -59,6 +59,16 @@ void moosec__sema_check_props(moosec_sema *s, const moosec_prop *const *props, s
 const moosec_prop *moosec__sema_prop(const moosec_prop *const *props, size_t n,
                                      const char *name);
 
+/*
+ * The name closest to NAME (by edit distance, close enough to be a typo) among
+ * the keys of TAB, or among CANDIDATES (N of them); NULL when none is. For
+ * "unknown type 'Adress' (did you mean 'Address'?)".
+ */
+const char *moosec__suggest_in_table(const moosec_symtab *tab, const char *name);
+const char *moosec__suggest_in_list(const char *const *candidates, size_t n, const char *name);
+/* " (did you mean 'X'?)" or "", for the end of a message. */
+const char *moosec__did_you_mean(moosec_sema *s, const char *suggestion);
+
 /* The field named NAME in M, or NULL (linear: models are small). */
 moosec_field *moosec__model_field(const moosec_model *m, const char *name);
 

@@ -71,7 +71,8 @@ static void resolve_field_type(moosec_sema *s, moosec_model *m, moosec_field *f)
         } else if (moosec_symtab_get(&s->tables, t->model_name)) {
             moosec_error(s->diag, t->loc, "'%s' is a table, not a model", t->model_name);
         } else {
-            moosec_error(s->diag, t->loc, "unknown type '%s'", t->model_name);
+            moosec_error(s->diag, t->loc, "unknown type '%s'%s", t->model_name,
+                         moosec__did_you_mean(s, moosec__suggest_in_table(&s->models, t->model_name)));
         }
     }
     if (t->elem_optional)

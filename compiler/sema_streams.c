@@ -257,7 +257,9 @@ void moosec__sema_streams(moosec_sema *s) {
                 moosec_error(s->diag, st->model_loc, "'%s' is a table, not a model",
                              st->model_name);
             else
-                moosec_error(s->diag, st->model_loc, "unknown model '%s'", st->model_name);
+                moosec_error(s->diag, st->model_loc, "unknown model '%s'%s", st->model_name,
+                             moosec__did_you_mean(
+                                 s, moosec__suggest_in_table(&s->models, st->model_name)));
         } else {
             s->model_used[st->model->index] = true;
             if (!st->model->key) {

@@ -50,8 +50,13 @@ static void check_order_by(moosec_sema *s, moosec_table *t) {
         }
         moosec_field *f = moosec__model_field(m, c->text);
         if (!f) {
-            moosec_error(s->diag, c->loc, "order_by names unknown column '%s' of model '%s'",
-                         c->text, m->name);
+            const char **names = moosec_arena_alloc(s->arena, (m->fields.len + 1) * sizeof(char *));
+            for (size_t k = 0; k < m->fields.len; k++)
+                names[k] = m->fields.items[k]->name;
+            moosec_error(s->diag, c->loc, "order_by names unknown column '%s' of model '%s'%s",
+                         c->text, m->name,
+                         moosec__did_you_mean(
+                             s, moosec__suggest_in_list(names, m->fields.len, c->text)));
             continue;
         }
         bool dup = false;
@@ -142,7 +147,9 @@ void moosec__sema_tables(moosec_sema *s) {
                 moosec_error(s->diag, t->model_loc, "'%s' is a stream, not a model",
                              t->model_name);
             else
-                moosec_error(s->diag, t->model_loc, "unknown model '%s'", t->model_name);
+                moosec_error(s->diag, t->model_loc, "unknown model '%s'%s", t->model_name,
+                             moosec__did_you_mean(
+                                 s, moosec__suggest_in_table(&s->models, t->model_name)));
             continue;
         }
         s->model_used[t->model->index] = true;

@@ -18,7 +18,8 @@ static moosec_stream *resolve_stream(moosec_sema *s, moosec_stream_ref *r) {
         moosec_error(s->diag, r->loc, "'%s' is a model; a transform reads and writes streams",
                      r->name);
     else
-        moosec_error(s->diag, r->loc, "unknown stream '%s'", r->name);
+        moosec_error(s->diag, r->loc, "unknown stream '%s'%s", r->name,
+                     moosec__did_you_mean(s, moosec__suggest_in_table(&s->streams, r->name)));
     return NULL;
 }
 
