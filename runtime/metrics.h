@@ -157,6 +157,20 @@ int moose__metrics_probe_broker(moose_metrics_registry *reg);
  */
 bool moose__metrics_kafka_probe(void *rk, char *why, size_t why_size);
 
+/*
+ * Consumer RK (an rd_kafka_t * of a transform's or sink's consumer) feeds
+ * C's lag: on every tick the sampler reads RK's assigned partitions, its
+ * positions and the high watermarks librdkafka cached from fetches (no
+ * request goes to the broker) and sets lag = high watermark - position.
+ * Partitions assigned to none of C's consumers read -1 (unknown: another
+ * process owns them). A component takes up to MOOSE__METRICS_MAX_CONSUMERS.
+ * 0, MOOSE_ENOMEM (full) or MOOSE_EINVAL. Remove RK before destroying it:
+ * removal waits for a sample in progress.
+ */
+#define MOOSE__METRICS_MAX_CONSUMERS 32
+int moose__metrics_add_consumer(moose__component *c, void *rk);
+void moose__metrics_remove_consumer(moose__component *c, void *rk);
+
 /* The workers of C stopped on purpose: no more heartbeats are expected. */
 void moose__metrics_heartbeat_end(moose__component *c);
 

@@ -52,7 +52,15 @@ struct moose__component {
     uint64_t progress_total, progress_ms; /* in + out at the last change, and when */
 
     moose__validation validation;
+
+    /* Consumers whose positions give the lag; the lock is held while sampling them. */
+    pthread_mutex_t consumers_lock;
+    void *consumers[MOOSE__METRICS_MAX_CONSUMERS];
+    uint32_t nconsumers;
 };
+
+/* Sets C's lag from its consumers (metrics_kafka.c); the sampler calls it every tick. */
+void moose__component_sample_lag(moose__component *c);
 
 /* Sums counter WHICH over the stripes. */
 uint64_t moose__component_total(moose__component *c, moose__counter which);

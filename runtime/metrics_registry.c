@@ -91,6 +91,7 @@ static void component_free(moose__component *c) {
     if (c == NULL)
         return;
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->consumers_lock);
     moose__validation_destroy(&c->validation);
     free(c->name);
     free(c);
@@ -114,6 +115,7 @@ static moose__component *component_new(moose_component_kind kind, const char *na
     for (size_t i = 0; i < MOOSE_METRICS_MAX_PARTITIONS; i++)
         atomic_init(&c->lag[i], -1);
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->consumers_lock, NULL);
     moose__validation_init(&c->validation);
     return c;
 }
@@ -320,7 +322,34 @@ static void probe_if_due(moose_metrics_registry *reg, uint64_t now_ms) {
 
 /* ---- sampling: rates and progress ---- */
 
+int moose__metrics_add_consumer(moose__component *c, void *rk) {
+    if (c == NULL || rk == NULL)
+        return MOOSE_EINVAL;
+    int rc = MOOSE_ENOMEM;
+    pthread_mutex_lock(&c->consumers_lock);
+    if (c->nconsumers < MOOSE__METRICS_MAX_CONSUMERS) {
+        c->consumers[c->nconsumers++] = rk;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->consumers_lock);
+    return rc;
+}
+
+void moose__metrics_remove_consumer(moose__component *c, void *rk) {
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->consumers_lock);
+    for (uint32_t i = 0; i < c->nconsumers; i++) {
+        if (c->consumers[i] == rk) {
+            c->consumers[i] = c->consumers[--c->nconsumers];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->consumers_lock);
+}
+
 static void component_tick(moose__component *c, uint64_t now_ms) {
+    moose__component_sample_lag(c);
     uint64_t in = moose__component_total(c, MOOSE__C_RECORDS_IN);
     uint64_t out = moose__component_total(c, MOOSE__C_RECORDS_OUT);
     uint64_t errors = moose__component_errors(c);
