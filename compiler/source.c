@@ -89,7 +89,8 @@ moosec_source *moosec_source_read(const char *path, char *errstr, size_t errstr_
         return NULL;
     }
     buf[len] = '\0';
-    return source_new(path, buf, len);
+    /* diagnostics say where: "<stdin>:3:7" reads better than "-:3:7" */
+    return source_new(strcmp(path, "-") == 0 ? "<stdin>" : path, buf, len);
 }
 
 void moosec_source_free(moosec_source *src) {

@@ -11,8 +11,13 @@ foreach(var MOOSEC WORKDIR EXPECTED ACTUAL ARGS)
 endforeach()
 
 string(REPLACE "|" ";" ARGS "${ARGS}")
+set(input_file /dev/null)
+if(DEFINED INPUT)
+  set(input_file ${WORKDIR}/${INPUT}) # standard input, relative to WORKDIR
+endif()
 execute_process(COMMAND ${MOOSEC} ${ARGS}
   WORKING_DIRECTORY ${WORKDIR}
+  INPUT_FILE ${input_file}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 
 set(actual "${err}")
