@@ -155,8 +155,10 @@ static int ch_post(moose__table *table, const char *url, const char *body, size_
     ch_table *ct = table->impl;
     moose__tbuf_reset(&ct->response);
     curl_easy_setopt(ct->curl, CURLOPT_URL, url);
-    curl_easy_setopt(ct->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(ct->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if (body) { /* otherwise the caller set a read callback that streams the body */
+        curl_easy_setopt(ct->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(ct->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
     ct->error[0] = '\0';
     CURLcode rc = curl_easy_perform(ct->curl);
     if (rc != CURLE_OK) {
@@ -781,6 +783,7 @@ static int ch_open(moose__table *table, const moose__table_url *url, char *errst
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)table->options.connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)table->options.request_timeout_ms);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, ct->headers);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ct->error);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &ct->response);
@@ -849,9 +852,8 @@ static void write_scalar(moose__tbuf *b, const moose_field_desc *field, const ch
         break;
     case W_FLOAT:
         /* ClickHouse reads nan and inf bare, where JSON has no word for them. */
-        n = moose__fmt_double(field->type == MOOSE_TYPE_FLOAT32 ? (double)*(const float *)value
-                                                                 : *(const double *)value,
-                              tmp);
+        n = field->type == MOOSE_TYPE_FLOAT32 ? moose__fmt_float(*(const float *)value, tmp)
+                                              : moose__fmt_double(*(const double *)value, tmp);
         break;
     case W_DATETIME: {
         int64_t us = *(const int64_t *)value;
@@ -953,6 +955,38 @@ static size_t row_named(const char *message, size_t n) {
     return row >= 1 && (size_t)row <= n ? (size_t)row - 1 : SIZE_MAX;
 }
 
+/*
+ * The body of an insert is written while it is sent: libcurl asks for the
+ * next chunk (chunked transfer encoding) and gets the next rows, so turning
+ * rows into JSON on this core overlaps with the server parsing them on
+ * another, and a batch never needs its whole body in memory.
+ */
+typedef struct ch_stream {
+    ch_table *ct;
+    const moose_model_desc *model;
+    const void *const *recs;
+    size_t n, next; /* rows written so far */
+    size_t sent;    /* bytes of ct->body already handed to libcurl */
+} ch_stream;
+
+static size_t ch_read_rows(char *dest, size_t size, size_t nitems, void *opaque) {
+    ch_stream *st = opaque;
+    moose__tbuf *body = &st->ct->body;
+    size_t room = size * nitems;
+    if (st->sent == body->len) {
+        moose__tbuf_reset(body);
+        st->sent = 0;
+    }
+    while (body->len - st->sent < room && st->next < st->n)
+        write_row(st->ct, st->model, st->recs[st->next++]);
+    if (body->failed)
+        return CURL_READFUNC_ABORT;
+    size_t give = body->len - st->sent < room ? body->len - st->sent : room;
+    memcpy(dest, body->data + st->sent, give);
+    st->sent += give;
+    return give;
+}
+
 static int ch_insert(moose__table *table, const void *const *recs, size_t n, size_t base,
                      moose__table_rejects *rejects, size_t *bad_row, char *errstr,
                      size_t errstr_size) {
@@ -961,13 +995,20 @@ static int ch_insert(moose__table *table, const void *const *recs, size_t n, siz
     ch_table *ct = table->impl;
     *bad_row = SIZE_MAX;
     moose__tbuf_reset(&ct->body);
-    for (size_t i = 0; i < n; i++)
-        write_row(ct, table->model, recs[i]);
+    ch_stream st = {.ct = ct, .model = table->model, .recs = recs, .n = n};
+    CURL *c = ct->curl;
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, ch_read_rows);
+    curl_easy_setopt(c, CURLOPT_READDATA, &st);
+    int rc = ch_post(table, ct->insert_url, NULL, 0, errstr, errstr_size);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, NULL);
+    curl_easy_setopt(c, CURLOPT_READDATA, NULL);
     if (ct->body.failed) {
         moose__table_errf(errstr, errstr_size, "table %s: out of memory", table->desc->name);
         return MOOSE_ENOMEM;
     }
-    int rc = ch_post(table, ct->insert_url, ct->body.data, ct->body.len, errstr, errstr_size);
     if (rc == MOOSE_ETABLE)
         *bad_row = row_named(errstr, n);
     return rc;

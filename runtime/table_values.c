@@ -1,5 +1,7 @@
 #include "table_values.h"
 
+#include "moose/codec.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,14 +200,14 @@ size_t moose__fmt_double(double value, char out[MOOSE__FMT_MAX]) {
         return (size_t)snprintf(out, MOOSE__FMT_MAX, "nan");
     if (isinf(value))
         return (size_t)snprintf(out, MOOSE__FMT_MAX, value < 0 ? "-inf" : "inf");
-    /* Whole numbers are common (counts, ids) and need no printf. */
-    if (value == (double)(int64_t)value && fabs(value) < 9007199254740992.0 &&
-        !(value == 0 && signbit(value)))
-        return moose__fmt_int64((int64_t)value, out);
-    int n = snprintf(out, MOOSE__FMT_MAX, "%.15g", value);
-    if (strtod(out, NULL) != value)
-        n = snprintf(out, MOOSE__FMT_MAX, "%.17g", value);
-    return (size_t)n;
+    /* The codecs' formatter: shortest round-trip text, mostly without printf (slow here). */
+    return moose_float64_format(value, out);
+}
+
+size_t moose__fmt_float(float value, char out[MOOSE__FMT_MAX]) {
+    if (isnan(value) || isinf(value))
+        return moose__fmt_double((double)value, out);
+    return moose_float32_format(value, out);
 }
 
 int64_t moose__field_int(const moose_field_desc *field, const void *value) {
@@ -327,7 +329,8 @@ static void json_scalar(moose__tbuf *buf, const moose_field_desc *field, const v
             moose__tbuf_puts(buf, "null");
             return;
         }
-        n = moose__fmt_double(v, tmp);
+        n = field->type == MOOSE_TYPE_FLOAT32 ? moose__fmt_float(*(const float *)value, tmp)
+                                              : moose__fmt_double(v, tmp);
         break;
     }
     case MOOSE_TYPE_DATETIME:
