@@ -117,7 +117,19 @@ start_app() {
   done
   http_addr=$(sed -n 's|.*metrics and health at http://\([^/]*\)/.*|\1|p' "$app_log" | head -n 1)
   [ -n "$http_addr" ] || fail "'$(basename "$1") run' did not say where its metrics are served"
+  if grep -q 'is not delivered to table' "$app_log"; then
+    fail "'$(basename "$1") run' says it cannot deliver to its tables"
+  fi
   say "$(basename "$1") run: pid $app_pid, embedded broker, tables in $PWD/moose.db, metrics at http://$http_addr/metrics"
+}
+
+# Fails at once when the app died: waiting longer would show nothing new.
+app_alive() {
+  [ -z "$app_pid" ] || kill -0 "$app_pid" 2>/dev/null && return 0
+  local status=0
+  wait "$app_pid" 2>/dev/null || status=$?
+  app_pid=
+  fail "the app exited (status $status) while the demo waited for its records"
 }
 
 # row_count TABLE: the rows TABLE holds now (0 while the sink has not created it).
@@ -129,6 +141,7 @@ row_count() {
 wait_rows() {
   local waited=0 n
   while n=$(row_count "$1"); [ "$n" != "$2" ]; do
+    app_alive
     [ $waited -lt $((DELIVERY_TIMEOUT * 10)) ] ||
       fail "table $1 holds $n rows after ${DELIVERY_TIMEOUT}s, $2 expected (see $PWD/moose.db)"
     sleep 0.1; waited=$((waited + 1))
@@ -144,6 +157,7 @@ dlq_count() {
 wait_dlq() {
   local waited=0 n
   while n=$(dlq_count "$1" "$2"); [ "${n:-0}" -lt "$3" ]; do
+    app_alive
     [ $waited -lt $((DELIVERY_TIMEOUT * 2)) ] ||
       fail "the dead letter queue of $2 holds ${n:-0} entries after ${DELIVERY_TIMEOUT}s, $3 expected"
     sleep 0.5; waited=$((waited + 1))
