@@ -62,6 +62,14 @@ function(moose_generate)
       message(FATAL_ERROR "moose_generate(TARGET ${ARG_TARGET}): schema ${schema_abs} not found")
     endif()
     get_filename_component(base "${schema_abs}" NAME_WLE)
+    # Two targets building the same outputs in one directory race in a parallel build.
+    get_directory_property(owner MOOSE_GENERATED_${base})
+    if(owner)
+      message(FATAL_ERROR "moose_generate(TARGET ${ARG_TARGET}): ${base}.moose.c is already "
+                          "generated in ${out_dir} for target '${owner}'; link '${owner}' "
+                          "instead, or generate from another directory")
+    endif()
+    set_property(DIRECTORY PROPERTY MOOSE_GENERATED_${base} ${ARG_TARGET})
     set(header "${out_dir}/${base}.moose.h")
     set(source "${out_dir}/${base}.moose.c")
     add_custom_command(

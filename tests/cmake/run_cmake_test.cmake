@@ -68,6 +68,18 @@ else()
 endif()
 run("configuring the outside project" ${CMAKE_COMMAND} ${configure_args})
 
+if(MODE STREQUAL "package")
+  # the same schema generated twice in one directory would race: refused, saying why
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${PROJECT_DIR}/../duplicate" -B "${WORK_DIR}/dup"
+                          -G "${GENERATOR}" "-DCMAKE_C_COMPILER=${C_COMPILER}"
+                          "-DCMAKE_PREFIX_PATH=${prefix}" "-DMOOSE_PROJECT_DIR=${src}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(REGEX REPLACE "[ \n]+" " " flat "${out}")
+  if(rc EQUAL 0 OR NOT flat MATCHES "moose_generate\\(TARGET second\\): inventory.moose.c is already generated in .* for target 'first'")
+    fail("generating one schema for two targets of one directory was not refused:\n${out}")
+  endif()
+endif()
+
 # 1. moose_generate() on a library target
 build(inventory rc out)
 if(NOT rc EQUAL 0)
