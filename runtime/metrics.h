@@ -262,9 +262,11 @@ int moose__cli_health(const char *http_addr, bool json, FILE *out, FILE *err);
 typedef struct moose__status moose__status;
 
 /*
- * Every INTERVAL_MS, shows totals and rates (records/s in and out, lag,
- * errors) on OUT: one line refreshed in place when OUT is a terminal,
- * a plain log line every time otherwise. NULL when memory runs out.
+ * Every INTERVAL_MS (0: 1 s on a terminal, 10 s otherwise), shows totals and
+ * rates (records/s in and out, lag, errors, health): one line refreshed in
+ * place on OUT when OUT is a terminal; otherwise an info line through the
+ * logger (log.h), which goes where the other log lines go. NULL when memory
+ * runs out.
  */
 moose__status *moose__status_start(moose_metrics_registry *reg, FILE *out, int interval_ms);
 /* Stops the thread; on a terminal, ends the line. Accepts NULL. */

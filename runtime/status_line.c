@@ -1,6 +1,6 @@
 /*
  * The live status of `APP run`: totals and rates across every component,
- * refreshed in place on a terminal, or a plain log line
+ * refreshed in place on a terminal, or a plain log line through the logger
  * (`time level component message key=value`) when the output is a file or
  * a pipe, where carriage returns would only garble it.
  */
@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "metrics_component.h"
 
@@ -71,19 +72,11 @@ static void log_line(moose__status *st) {
     totals t;
     moose_health h;
     gather(st->reg, &t, &h);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(st->out,
-            "%s.%03ldZ info status running in_per_s=%.1f out_per_s=%.1f records_in=%" PRIu64
-            " records_out=%" PRIu64 " lag=%" PRId64 " errors=%" PRIu64 " dlq=%" PRIu64
-            " health=%s\n",
-            stamp, now.tv_nsec / 1000000, t.in_per_s, t.out_per_s, t.in, t.out, t.lag, t.errors,
-            t.dlq, moose_health_status_name(h.status));
-    fflush(st->out);
+    moose__log(MOOSE__LOG_INFO, "status", NULL,
+               "running in_per_s=%.1f out_per_s=%.1f records_in=%" PRIu64 " records_out=%" PRIu64
+               " lag=%" PRId64 " errors=%" PRIu64 " dlq=%" PRIu64 " health=%s",
+               t.in_per_s, t.out_per_s, t.in, t.out, t.lag, t.errors, t.dlq,
+               moose_health_status_name(h.status));
 }
 
 static void show(moose__status *st) {
