@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS "WideTable" (
+    "id" INTEGER NOT NULL,
+    "choice" TEXT NOT NULL,
+    PRIMARY KEY ("id")
+);
