@@ -29,8 +29,9 @@ static bool key_kind_ok(moosec_type_kind k) {
 static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
     const char *n = f->name;
     /* C keywords are fine JSON keys: the generator spells the member `default_` */
-    const char *member = moosec_c_member(s->arena, f);
-    if (strcmp(member, n) != 0) {
+    bool c_word = moosec__c_reserved_word(n);
+    const char *member = c_word ? moosec_c_member(s->arena, f) : n;
+    if (member != n && strcmp(member, n) != 0) {
         moosec_field *other = moosec__model_field(m, member);
         if (other) {
             moosec_error(s->diag, f->loc,
@@ -39,7 +40,7 @@ static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
                          n, member);
             moosec_note(s->diag, other->loc, "'%s' is declared here", other->name);
         }
-    } else if (moosec__c_reserved_word(n)) {
+    } else if (c_word) {
         moosec_error(s->diag, f->loc,
                      "field name '%s' is a keyword or macro in C that generated code cannot "
                      "use as a member",
@@ -117,7 +118,7 @@ static void check_key(moosec_sema *s, moosec_model *m, moosec_field *f) {
 
 static void check_model(moosec_sema *s, moosec_model *m) {
     moosec_symtab names;
-    moosec_symtab_init(&names, s->arena);
+    moosec_symtab_init_sized(&names, s->arena, m->fields.len);
     if (m->fields.len == 0)
         moosec_error(s->diag, m->loc, "model '%s' has no fields", m->name);
     for (size_t i = 0; i < m->fields.len; i++) {

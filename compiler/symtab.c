@@ -18,6 +18,15 @@ void moosec_symtab_init(moosec_symtab *tab, moosec_arena *arena) {
     tab->arena = arena;
 }
 
+void moosec_symtab_init_sized(moosec_symtab *tab, moosec_arena *arena, size_t n) {
+    moosec_symtab_init(tab, arena);
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    tab->slots = moosec_arena_alloc(arena, cap * sizeof(*tab->slots));
+    tab->cap = cap;
+}
+
 static moosec_sym *symtab_slot(moosec_sym *slots, size_t cap, const char *name, size_t hash) {
     size_t i = hash & (cap - 1);
     for (;;) {

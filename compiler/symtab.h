@@ -24,6 +24,9 @@ typedef struct moosec_symtab {
 
 void moosec_symtab_init(moosec_symtab *tab, moosec_arena *arena);
 
+/* The same, with room for N names up front (no regrowth, no garbage in the arena). */
+void moosec_symtab_init_sized(moosec_symtab *tab, moosec_arena *arena, size_t n);
+
 /* The value stored under NAME, or NULL. */
 void *moosec_symtab_get(const moosec_symtab *tab, const char *name);
 
