@@ -86,6 +86,9 @@ typedef struct moose__rates {
 } moose__rates;
 bool moose__component_rates(moose__component *c, moose__rates *out);
 
+/* Length of the valid UTF-8 sequence at S (at most LEFT bytes), or 0 if none starts there. */
+size_t moose__metrics_utf8_seq(const unsigned char *s, size_t left);
+
 /* What health is evaluated from (WHY gets "" when all is well). */
 bool moose__metrics_broker_down(moose_metrics_registry *reg, char *why, size_t size);
 moose_health_thresholds moose__metrics_thresholds(moose_metrics_registry *reg);

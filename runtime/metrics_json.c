@@ -128,31 +128,6 @@ static json_t *rfc3339_ms(int64_t ms_since_epoch) {
     return json_string(text);
 }
 
-/* Length of the valid UTF-8 sequence at S (at most LEFT bytes), or 0 if none starts there. */
-static size_t utf8_seq(const unsigned char *s, size_t left) {
-    size_t n;
-    if (s[0] < 0x80)
-        return 1;
-    else if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        n = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong 3- and 4-byte forms, surrogates and code points above U+10FFFF. */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-        return 0;
-    return n;
-}
-
 /*
  * Samples hold what producers sent, cut at a byte limit: bytes that are not
  * UTF-8 become '?', so one bad record cannot make the whole document fail.
@@ -165,7 +140,7 @@ static json_t *text_json(const char *text) {
     const unsigned char *s = (const unsigned char *)text;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(s + i, len - i);
+        size_t n = moose__metrics_utf8_seq(s + i, len - i);
         if (n == 0) {
             clean[o++] = '?';
             i++;

@@ -66,17 +66,31 @@ static const char *label_of(moose_component_kind kind) {
     return "component";
 }
 
-/* A label value with \, " and newline escaped, as the format requires. */
-static void put_label_value(FILE *out, const char *s) {
-    for (; *s; s++) {
-        if (*s == '\\')
+/*
+ * A label value with \, " and newline escaped, as the format requires;
+ * bytes that are not UTF-8 (a field name a producer made up) become '?'.
+ */
+static void put_label_value(FILE *out, const char *text) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len;) {
+        size_t n = moose__metrics_utf8_seq(s + i, len - i);
+        if (n == 0) {
+            fputc('?', out);
+            i++;
+        } else if (s[i] == '\\') {
             fputs("\\\\", out);
-        else if (*s == '"')
+            i++;
+        } else if (s[i] == '"') {
             fputs("\\\"", out);
-        else if (*s == '\n')
+            i++;
+        } else if (s[i] == '\n') {
             fputs("\\n", out);
-        else
-            fputc(*s, out);
+            i++;
+        } else {
+            fwrite(s + i, 1, n, out);
+            i += n;
+        }
     }
 }
 

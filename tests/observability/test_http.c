@@ -173,13 +173,13 @@ static void test_metrics_endpoint(void **state) {
     free(r.body);
 }
 
-static void test_promtool_accepts_the_exposition(void **state) {
-    fixture *f = *state;
+/* Runs promtool on REG's exposition; fails the test with promtool's words if it objects. */
+static void assert_promtool_accepts(moose_metrics_registry *reg) {
     char path[] = "/tmp/moose-metrics-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *out = fdopen(fd, "w");
-    assert_int_equal(moose__metrics_prometheus(f->reg, out), 0);
+    assert_int_equal(moose__metrics_prometheus(reg, out), 0);
     fclose(out);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s.out 2>&1", path, path);
@@ -198,6 +198,36 @@ static void test_promtool_accepts_the_exposition(void **state) {
     if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0)
         fail_msg("promtool check metrics failed (status %d):\n%s", rc, text);
     assert_string_equal(text, "");
+}
+
+static void test_promtool_accepts_the_exposition(void **state) {
+    fixture *f = *state;
+    assert_promtool_accepts(f->reg);
+}
+
+static void test_labels_from_user_data(void **state) {
+    (void)state;
+    char err[128];
+    moose_metrics_registry *reg = moose__metrics_registry_new(err, sizeof err);
+    moose__component *c = moose__metrics_component(reg, MOOSE_COMPONENT_STREAM, "s");
+    moose_field_error items[3] = {
+        {.path = "caf\xe9", .rule = "unknown_field", .message = "unknown field"},
+        {.path = "na\xc3\xafve", .rule = "unknown_field", .message = "unknown field"},
+        {.path = "a\\b\"c\nd", .rule = "unknown_field", .message = "unknown field"},
+    };
+    moose_errors errs = {.items = items, .len = 3, .cap = 3};
+    moose__metrics_validated(c, "{}", 2, &errs);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(moose__metrics_prometheus(reg, out), 0);
+    fclose(out);
+    assert_contains(text, "{stream=\"s\",field=\"caf?\",rule=\"unknown_field\"} 1\n");
+    assert_contains(text, "{stream=\"s\",field=\"na\xc3\xafve\",rule=\"unknown_field\"} 1\n");
+    assert_contains(text, "{stream=\"s\",field=\"a\\\\b\\\"c\\nd\",rule=\"unknown_field\"} 1\n");
+    free(text);
+    assert_promtool_accepts(reg);
+    moose__metrics_registry_free(reg);
 }
 
 static void test_health_endpoint_codes(void **state) {
@@ -428,6 +458,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_port_zero_picks_a_port),   T(test_bad_addresses_are_refused),
         T(test_metrics_endpoint),         T(test_promtool_accepts_the_exposition),
+        T(test_labels_from_user_data),
         T(test_health_endpoint_codes),    T(test_streams_endpoint),
         T(test_validation_endpoint),      T(test_other_paths_and_methods),
         T(test_cli_metrics_table),        T(test_cli_health),
