@@ -214,12 +214,12 @@ static int skip_when_pending(void **state) {
 static void user_event_table_holds_every_good_event(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "123|user_456|login|2024-03-20T12:00:00Z",
-        "124|user_456|page_view|2024-03-20T12:00:05Z",
-        "125|user_789|logout|2024-03-20T12:01:00Z",
-        "200|user_456|purchase|2024-03-20T12:05:00Z",
-        "201|user_789|login|2024-03-20T11:06:00Z",
-        "202|user_789|page_view|2024-03-20T12:07:30.250Z",
+        "123|user_456|login|2024-03-20T12:00:00.000000Z",
+        "124|user_456|page_view|2024-03-20T12:00:05.000000Z",
+        "125|user_789|logout|2024-03-20T12:01:00.000000Z",
+        "200|user_456|purchase|2024-03-20T12:05:00.000000Z",
+        "201|user_789|login|2024-03-20T11:06:00.000000Z",
+        "202|user_789|page_view|2024-03-20T12:07:30.250000Z",
     };
     lines rows = table_rows("user_events", "UserEventTable", "id, user_id, event_type, timestamp");
     assert_lines(&rows, expected, sizeof expected / sizeof expected[0], "UserEventTable");
@@ -257,12 +257,12 @@ static void user_event_dlq_keeps_both_refused_records(void **state) {
 static void raw_table_holds_every_record_written(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "r1|42|web||[\"home\"]|2024-03-20T12:00:00Z",
-        "r2|150.5|ios|19.99|[]|2024-03-20T12:00:01Z",
-        "r3|1000|android||[\"promo\",\"sale\"]|2024-03-20T12:00:02Z",
-        "r4|abc|web||[]|2024-03-20T12:00:03Z",
-        "r5|100|web||[]|2024-03-20T12:00:04Z",
-        "r6|12,5|ios||[]|2024-03-20T12:00:05Z",
+        "r1|42|web||[\"home\"]|2024-03-20T12:00:00.000000Z",
+        "r2|150.5|ios|19.99|[]|2024-03-20T12:00:01.000000Z",
+        "r3|1000|android||[\"promo\",\"sale\"]|2024-03-20T12:00:02.000000Z",
+        "r4|abc|web||[]|2024-03-20T12:00:03.000000Z",
+        "r5|100|web||[]|2024-03-20T12:00:04.000000Z",
+        "r6|12,5|ios||[]|2024-03-20T12:00:05.000000Z",
     };
     lines rows = table_rows("raw_to_processed", "RawTable",
                             "id, data, source, ifnull(amount, ''), tags, timestamp");
@@ -273,10 +273,10 @@ static void raw_table_holds_every_record_written(void **state) {
 static void one_output_per_number(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "r1|42.0|2024-03-20T12:00:00Z",
-        "r2|150.5|2024-03-20T12:00:01Z",
-        "r3|1000.0|2024-03-20T12:00:02Z",
-        "r5|100.0|2024-03-20T12:00:04Z",
+        "r1|42.0|2024-03-20T12:00:00.000000Z",
+        "r2|150.5|2024-03-20T12:00:01.000000Z",
+        "r3|1000.0|2024-03-20T12:00:02.000000Z",
+        "r5|100.0|2024-03-20T12:00:04.000000Z",
     };
     lines rows = table_rows("raw_to_processed", "ProcessedTable", "id, value, timestamp");
     assert_lines(&rows, expected, sizeof expected / sizeof expected[0], "ProcessedTable");
@@ -286,10 +286,10 @@ static void one_output_per_number(void **state) {
 static void two_outputs_per_number(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "r1-1|84.0|2024-03-20T12:00:00Z",   "r1-2|126.0|2024-03-20T12:00:00Z",
-        "r2-1|301.0|2024-03-20T12:00:01Z",  "r2-2|451.5|2024-03-20T12:00:01Z",
-        "r3-1|2000.0|2024-03-20T12:00:02Z", "r3-2|3000.0|2024-03-20T12:00:02Z",
-        "r5-1|200.0|2024-03-20T12:00:04Z",  "r5-2|300.0|2024-03-20T12:00:04Z",
+        "r1-1|84.0|2024-03-20T12:00:00.000000Z",   "r1-2|126.0|2024-03-20T12:00:00.000000Z",
+        "r2-1|301.0|2024-03-20T12:00:01.000000Z",  "r2-2|451.5|2024-03-20T12:00:01.000000Z",
+        "r3-1|2000.0|2024-03-20T12:00:02.000000Z", "r3-2|3000.0|2024-03-20T12:00:02.000000Z",
+        "r5-1|200.0|2024-03-20T12:00:04.000000Z",  "r5-2|300.0|2024-03-20T12:00:04.000000Z",
     };
     lines rows = table_rows("raw_to_processed", "MultipliedTable", "id, value, timestamp");
     assert_lines(&rows, expected, sizeof expected / sizeof expected[0], "MultipliedTable");
@@ -299,8 +299,8 @@ static void two_outputs_per_number(void **state) {
 static void only_values_above_100(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "r2|150.5|2024-03-20T12:00:01Z",
-        "r3|1000.0|2024-03-20T12:00:02Z",
+        "r2|150.5|2024-03-20T12:00:01.000000Z",
+        "r3|1000.0|2024-03-20T12:00:02.000000Z",
     };
     lines rows = table_rows("raw_to_processed", "FilteredTable", "id, value, timestamp");
     assert_lines(&rows, expected, sizeof expected / sizeof expected[0], "FilteredTable");
