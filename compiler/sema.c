@@ -100,6 +100,8 @@ static void sema_declare(moosec_sema *s) {
         moosec_table *first = moosec_symtab_put(&s->tables, t->name, t);
         if (first)
             moosec__sema_duplicate(s, "table", t->name, t->loc, first->loc);
+        else
+            moosec__sema_check_decl_name(s, "table", t->name, t->loc);
     }
     for (size_t i = 0; i < sc->streams.len; i++) {
         moosec_stream *st = sc->streams.items[i];

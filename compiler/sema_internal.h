@@ -37,6 +37,9 @@ bool moosec__c_standard_type(const char *name);
 bool moosec__builtin_type_name(const char *name);
 /* Claims the C symbol SYM for the declaration WHAT (e.g. "model 'A'") at LOC. */
 void moosec__sema_claim_symbol(moosec_sema *s, const char *sym, const char *what, moosec_loc loc);
+/* Claims every C symbol generated for declaration NAME of KIND ("model", "table", ...). */
+void moosec__sema_claim_symbols(moosec_sema *s, const char *kind, const char *name,
+                                moosec_loc loc);
 void moosec__sema_check_decl_name(moosec_sema *s, const char *kind, const char *name,
                                   moosec_loc loc);
 

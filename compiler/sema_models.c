@@ -130,11 +130,14 @@ static void check_model(moosec_sema *s, moosec_model *m) {
         }
         check_field_name(s, m, f);
         resolve_field_type(s, m, f);
-        if (f->type.kind == MOOSEC_TYPE_ENUM)
-            moosec__sema_claim_symbol(
-                s, moosec_c_enum_type(s->arena, m, f),
-                moosec_arena_printf(s->arena, "the Enum type of field '%s.%s'", m->name, f->name),
-                f->loc);
+        if (f->type.kind == MOOSEC_TYPE_ENUM) {
+            const char *what =
+                moosec_arena_printf(s->arena, "the Enum type of field '%s.%s'", m->name, f->name);
+            const char *type = moosec_c_enum_type(s->arena, m, f);
+            moosec__sema_claim_symbol(s, type, what, f->loc);
+            moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_names", type), what,
+                                      f->loc);
+        }
         check_key(s, m, f);
         moosec__sema_field_constraints(s, m, f);
     }

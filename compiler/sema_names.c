@@ -85,14 +85,38 @@ static bool c_reserved_identifier(const char *name) {
     return name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z'));
 }
 
+/* The symbols the generated code defines for each kind of declaration (see gen_*.c). */
+static const char *const model_symbols[] = {"%s", "%s_INIT", "%s_desc", "%s_init",
+                                            "%s_from_json", "%s_to_json", "%s_validate", NULL};
+static const char *const stream_symbols[] = {"%s_stream", "%s_write", "%s_write_async", NULL};
+static const char *const transform_symbols[] = {"%s", "%s_out", "%s_emit", "%s_transform", NULL};
+static const char *const table_symbols[] = {"%s_table", NULL};
+
+void moosec__sema_claim_symbols(moosec_sema *s, const char *kind, const char *name,
+                                moosec_loc loc) {
+    const char *const *patterns = strcmp(kind, "model") == 0    ? model_symbols
+                                  : strcmp(kind, "stream") == 0 ? stream_symbols
+                                  : strcmp(kind, "table") == 0  ? table_symbols
+                                                                : transform_symbols;
+    const char *what = moosec_arena_printf(s->arena, "%s '%s'", kind, name);
+    for (size_t i = 0; patterns[i]; i++) {
+        /* every pattern holds one %s: the name */
+        const char *pct = strstr(patterns[i], "%s");
+        const char *sym = moosec_arena_printf(s->arena, "%.*s%s%s", (int)(pct - patterns[i]),
+                                              patterns[i], name, pct + 2);
+        moosec__sema_claim_symbol(s, sym, what, loc);
+    }
+}
+
 void moosec__sema_check_decl_name(moosec_sema *s, const char *kind, const char *name,
                                   moosec_loc loc) {
     bool is_model = strcmp(kind, "model") == 0;
+    bool is_table = strcmp(kind, "table") == 0;
     if (is_model && moosec__builtin_type_name(name)) {
         moosec_error(s->diag, loc, "model name '%s' is the name of a built-in type", name);
         return;
     }
-    if (moosec__c_reserved_word(name)) {
+    if (!is_table && moosec__c_reserved_word(name)) {
         moosec_error(s->diag, loc, "%s name '%s' is a C keyword or predefined name", kind, name);
         return;
     }
@@ -113,22 +137,5 @@ void moosec__sema_check_decl_name(moosec_sema *s, const char *kind, const char *
                      kind, name);
         return;
     }
-    /*
-     * The symbols the generated code defines for each declaration (see
-     * docs/language.md): a model is a struct type with an initialiser and a
-     * descriptor, a stream a typed write function, a transform the user's
-     * function and its emit helper and output type.
-     */
-    const char *what = moosec_arena_printf(s->arena, "%s '%s'", kind, name);
-    if (is_model) {
-        moosec__sema_claim_symbol(s, name, what, loc);
-        moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_INIT", name), what, loc);
-        moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_desc", name), what, loc);
-    } else if (strcmp(kind, "stream") == 0) {
-        moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_write", name), what, loc);
-    } else {
-        moosec__sema_claim_symbol(s, name, what, loc);
-        moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_emit", name), what, loc);
-        moosec__sema_claim_symbol(s, moosec_arena_printf(s->arena, "%s_out", name), what, loc);
-    }
+    moosec__sema_claim_symbols(s, kind, name, loc);
 }

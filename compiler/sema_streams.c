@@ -128,6 +128,7 @@ static moosec_table *implied_table(moosec_sema *s, moosec_stream *st, const moos
         MOOSEC_VEC_PUSH(s->arena, t->order_by, st->model->key);
     MOOSEC_VEC_PUSH(s->arena, s->schema->tables, t);
     moosec_symtab_put(&s->tables, t->name, t);
+    moosec__sema_check_decl_name(s, "table", t->name, t->loc);
     return t;
 }
 

@@ -115,7 +115,13 @@ void moosec__sema_transforms(moosec_sema *s) {
                     dup = true;
                 }
             }
-            if (dup || !src || !dst)
+            if (dup)
+                continue;
+            if (t->destinations.len > 1)
+                moosec__sema_claim_symbol(
+                    s, moosec_arena_printf(s->arena, "%s_emit_%s", t->name, d->name),
+                    moosec_arena_printf(s->arena, "transform '%s'", t->name), d->loc);
+            if (!src || !dst)
                 continue;
             if (src == dst) {
                 moosec_error(s->diag, d->loc,
