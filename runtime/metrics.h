@@ -176,7 +176,12 @@ void moose__metrics_heartbeat_end(moose__component *c);
 
 /* ---- registry (cold path) ---- */
 
-/* NULL with ERRSTR filled on failure. */
+/*
+ * NULL with ERRSTR filled on failure. With MOOSE_METRICS=off in the
+ * environment the registry registers no components: recording costs one
+ * NULL check, the getters answer MOOSE_ENOTFOUND, health still judges the
+ * broker.
+ */
 moose_metrics_registry *moose__metrics_registry_new(char *errstr, size_t errstr_size);
 /* Stops the sampler, frees every component. Accepts NULL. */
 void moose__metrics_registry_free(moose_metrics_registry *reg);

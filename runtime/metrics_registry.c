@@ -16,6 +16,7 @@
 #include "moose/error.h"
 
 struct moose_metrics_registry {
+    bool disabled; /* MOOSE_METRICS=off: no components, so recording is a NULL check */
     pthread_mutex_t lock; /* guards items, thresholds, broker_why and the sampler fields */
     moose__component **items;
     size_t len, cap;
@@ -162,7 +163,7 @@ moose__component *moose__metrics_find(moose_metrics_registry *reg, moose_compone
 
 moose__component *moose__metrics_component(moose_metrics_registry *reg, moose_component_kind kind,
                                            const char *name) {
-    if (reg == NULL || name == NULL)
+    if (reg == NULL || name == NULL || reg->disabled)
         return NULL;
     pthread_mutex_lock(&reg->lock);
     moose__component *c = find_locked(reg, kind, name);
@@ -187,6 +188,8 @@ out:
 int moose__metrics_registry_add_app(moose_metrics_registry *reg, const moose_app_desc *desc) {
     if (reg == NULL || desc == NULL)
         return MOOSE_EINVAL;
+    if (reg->disabled)
+        return 0;
     for (uint32_t i = 0; i < desc->nstreams; i++)
         if (!moose__metrics_component(reg, MOOSE_COMPONENT_STREAM, desc->streams[i]->name))
             return MOOSE_ENOMEM;
@@ -497,6 +500,9 @@ moose_metrics_registry *moose__metrics_registry_new(char *errstr, size_t errstr_
     pthread_cond_init(&reg->wake, NULL);
     pthread_mutex_init(&reg->probe_lock, NULL);
     reg->thresholds = moose_health_thresholds_default();
+    /* Measuring what metrics cost needs a way to run without them; health stays. */
+    const char *setting = getenv("MOOSE_METRICS");
+    reg->disabled = setting && strcmp(setting, "off") == 0;
     return reg;
 }
 

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -318,6 +319,27 @@ static void test_sampler_thread_ticks(void **state) {
     moose__metrics_registry_free(reg);
 }
 
+static void test_metrics_off(void **state) {
+    (void)state;
+    setenv("MOOSE_METRICS", "off", 1);
+    moose_metrics_registry *reg = new_registry();
+    unsetenv("MOOSE_METRICS");
+    static const moose_stream_desc raw = {.name = "raw_stream", .topic = "raw-stream"};
+    static const moose_stream_desc *const streams[] = {&raw};
+    static const moose_app_desc app = {.abi_version = MOOSE_ABI_VERSION, .name = "app",
+                                       .streams = streams, .nstreams = 1};
+    assert_int_equal(moose__metrics_registry_add_app(reg, &app), 0);
+    assert_null(moose__metrics_find(reg, MOOSE_COMPONENT_STREAM, "raw_stream"));
+    assert_null(moose__metrics_component(reg, MOOSE_COMPONENT_STREAM, "other"));
+    moose_metrics m;
+    assert_int_equal(moose_metrics_registry_get(reg, MOOSE_COMPONENT_STREAM, "raw_stream", &m),
+                     MOOSE_ENOTFOUND);
+    moose_health h;
+    assert_int_equal(moose_metrics_registry_health(reg, MOOSE_COMPONENT_STREAM, NULL, &h), 0);
+    assert_int_equal(h.status, MOOSE_HEALTHY);
+    moose__metrics_registry_free(reg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_after_known_workload),
@@ -330,6 +352,7 @@ int main(void) {
         cmocka_unit_test(test_samples_keep_the_most_recent),
         cmocka_unit_test(test_registry_from_app_descriptor),
         cmocka_unit_test(test_sampler_thread_ticks),
+        cmocka_unit_test(test_metrics_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
