@@ -133,6 +133,9 @@ static int cmd_check(int argc, char **argv) {
         moosec_diag diag;
         moosec_diag_init(&diag, stderr);
         int st = load_schema(&schema, &diag, &argv[i], 1);
+        /* the table checks `gen` and `ddl` make, so a schema that checks also generates */
+        if (st == 0 && moosec_ddl_check(&schema, &diag) != 0)
+            st = EXIT_SCHEMA;
         if (st == 0 && summary) {
             printf("%s: ", argv[i]);
             print_summary(&schema);
