@@ -21,6 +21,7 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  check [--summary] FILE...         parse and check schemas, print diagnostics\n"
+    "                                    (- reads standard input)\n"
     "  gen [-o DIR] FILE...              write <base>.moose.h and <base>.moose.c\n"
     "  stubs [-o DIR] FILE               write <base>_transforms.c (never overwrites)\n"
     "  ddl --dialect clickhouse|sqlite FILE\n"
