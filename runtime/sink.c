@@ -20,26 +20,8 @@ typedef struct dead_record {
     moose_errors errors;          /* field errors of an invalid record */
 } dead_record;
 
-struct moose__sink {
-    moose__sink_config cfg;
-    const moose_model_desc *model;
-    char name[160];   /* "table <name>" for logs */
-    char group[256];
-    char url[1024];
-    moose__table *table;
-    moose__consumer *consumer;
-    moose__producer *dlq;
-    bool own_dlq;
-    int64_t rows_max, bytes_max, ms_max;
-
-    pthread_t thread;
-    bool thread_started;
-    atomic_bool stopping;
-
-    pthread_mutex_t stats_lock;
-    moose__sink_stats stats;
-
-    /* The batch being gathered: touched only by the sink's thread. */
+/* Records gathered for one insert, with what came with them. */
+typedef struct batch {
     rd_kafka_message_t **msgs;
     size_t nmsgs, cap_msgs;
     char *recs;        /* nrecs records of model->size bytes */
@@ -51,8 +33,46 @@ struct moose__sink {
     size_t bytes;
     int64_t deadline_ms;
     moose_arena arena;
-    moose_errors errs;
-    moose__table_rejects rejects;
+} batch;
+
+/*
+ * Two threads and two batches: the gathering thread polls and decodes into
+ * one batch while the delivery thread inserts and commits the other, so on
+ * two cores decoding overlaps with the table's work. The gathering thread
+ * hands a batch over only when the delivery thread is idle, so at most two
+ * batches are ever held: when the table is down, fetching stops there.
+ */
+struct moose__sink {
+    moose__sink_config cfg;
+    const moose_stream_desc **streams; /* a copy of cfg.streams */
+    const moose_model_desc *model;
+    char name[160];   /* "table <name>" for logs */
+    char group[256];
+    char url[1024];
+    moose__table *table;        /* used by whichever thread delivers (never both at once) */
+    moose__consumer *consumer;
+    moose__producer *dlq;
+    bool own_dlq;
+    int64_t rows_max, bytes_max, ms_max;
+
+    pthread_t gather_thread, deliver_thread;
+    bool gather_started, deliver_started;
+    atomic_bool stopping;
+    atomic_bool abandon; /* the delivery thread gives up its batch (partitions revoked) */
+
+    pthread_mutex_t lock; /* guards handed, delivering, deliver_exit */
+    pthread_cond_t cond;
+    batch *handed;        /* waiting for the delivery thread */
+    bool delivering;      /* the delivery thread works on a batch */
+    bool deliver_exit;
+
+    pthread_mutex_t stats_lock;
+    moose__sink_stats stats;
+
+    batch batches[2];
+    batch *gathering;     /* the gathering thread's */
+    moose_errors errs;    /* the gathering thread's, for decoding */
+    moose__table_rejects rejects; /* the delivering thread's */
 };
 
 static int64_t now_ms(void) {
@@ -117,27 +137,37 @@ static const moose_stream_desc *stream_of(const moose__sink *s, const char *topi
     return s->cfg.nstreams ? s->cfg.streams[0] : NULL;
 }
 
-static void free_batch(moose__sink *s) {
-    for (size_t i = 0; i < s->nmsgs; i++)
-        rd_kafka_message_destroy(s->msgs[i]);
-    for (size_t i = 0; i < s->ndead; i++)
-        moose_errors_free(&s->dead[i].errors);
-    s->nmsgs = s->nrecs = s->ndead = s->bytes = 0;
-    s->deadline_ms = 0;
-    moose_arena_reset(&s->arena);
+static void clear_batch(batch *b) {
+    for (size_t i = 0; i < b->nmsgs; i++)
+        rd_kafka_message_destroy(b->msgs[i]);
+    for (size_t i = 0; i < b->ndead; i++)
+        moose_errors_free(&b->dead[i].errors);
+    b->nmsgs = b->nrecs = b->ndead = b->bytes = 0;
+    b->deadline_ms = 0;
+    moose_arena_reset(&b->arena);
 }
 
-static dead_record *add_dead(moose__sink *s, size_t msg, moose__dlq_error_type type,
+static void free_batch(batch *b) {
+    clear_batch(b);
+    moose_arena_free(&b->arena);
+    free(b->msgs);
+    free(b->recs);
+    free(b->rec_msg);
+    free(b->ptrs);
+    free(b->dead);
+}
+
+static dead_record *add_dead(batch *b, size_t msg, moose__dlq_error_type type,
                              const char *message) {
-    if (s->ndead == s->cap_dead) {
-        size_t cap = s->cap_dead ? s->cap_dead * 2 : 16;
-        dead_record *grown = realloc(s->dead, cap * sizeof *grown);
+    if (b->ndead == b->cap_dead) {
+        size_t cap = b->cap_dead ? b->cap_dead * 2 : 16;
+        dead_record *grown = realloc(b->dead, cap * sizeof *grown);
         if (!grown)
             return NULL;
-        s->dead = grown;
-        s->cap_dead = cap;
+        b->dead = grown;
+        b->cap_dead = cap;
     }
-    dead_record *d = &s->dead[s->ndead++];
+    dead_record *d = &b->dead[b->ndead++];
     d->msg = msg;
     d->type = type;
     snprintf(d->message, sizeof d->message, "%s", message);
@@ -145,47 +175,47 @@ static dead_record *add_dead(moose__sink *s, size_t msg, moose__dlq_error_type t
     return d;
 }
 
-/* Takes M into the batch: decoded and validated, or set aside for the DLQ. False: no memory. */
-static bool take(moose__sink *s, rd_kafka_message_t *m) {
-    if (s->nmsgs == s->cap_msgs) {
-        size_t cap = s->cap_msgs ? s->cap_msgs * 2 : 1024;
-        rd_kafka_message_t **grown = realloc(s->msgs, cap * sizeof *grown);
+/* Takes M into batch B: decoded and validated, or set aside for the DLQ. False: no memory. */
+static bool take(moose__sink *s, batch *b, rd_kafka_message_t *m) {
+    if (b->nmsgs == b->cap_msgs) {
+        size_t cap = b->cap_msgs ? b->cap_msgs * 2 : 1024;
+        rd_kafka_message_t **grown = realloc(b->msgs, cap * sizeof *grown);
         if (!grown)
             return false;
-        s->msgs = grown;
-        s->cap_msgs = cap;
+        b->msgs = grown;
+        b->cap_msgs = cap;
     }
-    if (s->nrecs == s->cap_recs) {
-        size_t cap = s->cap_recs ? s->cap_recs * 2 : 1024;
-        char *recs = realloc(s->recs, cap * s->model->size);
+    if (b->nrecs == b->cap_recs) {
+        size_t cap = b->cap_recs ? b->cap_recs * 2 : 1024;
+        char *recs = realloc(b->recs, cap * s->model->size);
         if (recs)
-            s->recs = recs;
-        size_t *rec_msg = realloc(s->rec_msg, cap * sizeof *rec_msg);
+            b->recs = recs;
+        size_t *rec_msg = realloc(b->rec_msg, cap * sizeof *rec_msg);
         if (rec_msg)
-            s->rec_msg = rec_msg;
-        const void **ptrs = realloc(s->ptrs, cap * sizeof *ptrs);
+            b->rec_msg = rec_msg;
+        const void **ptrs = realloc(b->ptrs, cap * sizeof *ptrs);
         if (ptrs)
-            s->ptrs = ptrs;
+            b->ptrs = ptrs;
         if (!recs || !rec_msg || !ptrs)
             return false;
-        s->cap_recs = cap;
+        b->cap_recs = cap;
     }
-    size_t mi = s->nmsgs++;
-    s->msgs[mi] = m;
-    s->bytes += m->len;
-    if (s->deadline_ms == 0)
-        s->deadline_ms = now_ms() + s->ms_max;
+    size_t mi = b->nmsgs++;
+    b->msgs[mi] = m;
+    b->bytes += m->len;
+    if (b->deadline_ms == 0)
+        b->deadline_ms = now_ms() + s->ms_max;
 
     const moose_stream_desc *stream = stream_of(s, rd_kafka_topic_name(m->rkt));
     moose_decode_options opts = {.allow_extra_fields = stream && stream->allow_extra_fields};
-    void *rec = s->recs + s->nrecs * s->model->size;
+    void *rec = b->recs + b->nrecs * s->model->size;
     moose_errors_clear(&s->errs);
-    int rc = s->model->decode(rec, m->payload ? m->payload : "", m->len, &s->arena, &opts,
+    int rc = s->model->decode(rec, m->payload ? m->payload : "", m->len, &b->arena, &opts,
                               &s->errs);
     if (rc == 0 && s->model->validate)
         rc = s->model->validate(rec, &s->errs);
     if (rc == 0) {
-        s->rec_msg[s->nrecs++] = mi;
+        b->rec_msg[b->nrecs++] = mi;
         return true;
     }
     char message[MOOSE__TABLE_MESSAGE_MAX];
@@ -194,7 +224,7 @@ static bool take(moose__sink *s, rd_kafka_message_t *m) {
              s->cfg.table->name, s->errs.len ? s->errs.items[0].path : "",
              s->errs.len && s->errs.items[0].path[0] ? ": " : "",
              s->errs.len ? s->errs.items[0].message : moose_strerror(rc));
-    dead_record *d = add_dead(s, mi, MOOSE__DLQ_VALIDATION_ERROR, message);
+    dead_record *d = add_dead(b, mi, MOOSE__DLQ_VALIDATION_ERROR, message);
     if (!d)
         return false;
     for (size_t i = 0; i < s->errs.len; i++)
@@ -205,10 +235,10 @@ static bool take(moose__sink *s, rd_kafka_message_t *m) {
 }
 
 /* Sends every dead record of the batch to its stream's DLQ, each acknowledged. */
-static int send_dead(moose__sink *s, char *errstr, size_t errstr_size) {
-    for (size_t i = 0; i < s->ndead; i++) {
-        dead_record *d = &s->dead[i];
-        rd_kafka_message_t *m = s->msgs[d->msg];
+static int send_dead(moose__sink *s, batch *b, char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < b->ndead; i++) {
+        dead_record *d = &b->dead[i];
+        rd_kafka_message_t *m = b->msgs[d->msg];
         moose__dlq_entry entry = {
             .type = d->type,
             .source = MOOSE__DLQ_FROM_TABLE,
@@ -226,16 +256,16 @@ static int send_dead(moose__sink *s, char *errstr, size_t errstr_size) {
         if (rc)
             return rc;
     }
-    moose__count(s->cfg.metrics, MOOSE__C_DLQ, s->ndead);
+    moose__count(s->cfg.metrics, MOOSE__C_DLQ, b->ndead);
     return 0;
 }
 
-static int commit_batch(moose__sink *s) {
+static int commit_batch(moose__sink *s, batch *b) {
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
     if (!offsets)
         return MOOSE_ENOMEM;
-    for (size_t i = 0; i < s->nmsgs; i++) {
-        rd_kafka_message_t *m = s->msgs[i];
+    for (size_t i = 0; i < b->nmsgs; i++) {
+        rd_kafka_message_t *m = b->msgs[i];
         const char *topic = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *p =
             rd_kafka_topic_partition_list_find(offsets, topic, m->partition);
@@ -250,48 +280,48 @@ static int commit_batch(moose__sink *s) {
 }
 
 /*
- * Delivers the batch: insert, DLQ for refused and invalid rows, commit. While
- * the table is down, retries with back-off until it is back; gives up (nothing
- * committed, nothing lost) only when the sink stops or ONE_TRY is set.
- * Returns true when the batch was delivered and committed.
+ * Delivers batch B: insert, DLQ for refused and invalid rows, commit. While
+ * the table is down, retries with back-off until it is back; gives up
+ * (nothing committed, nothing lost: the records come again) only when the sink
+ * stops, its partitions are revoked, or ONE_TRY is set. Returns true when the
+ * batch was delivered and committed. B is empty afterwards either way.
  */
-static bool deliver(moose__sink *s, bool one_try) {
-    if (s->nmsgs == 0)
+static bool deliver(moose__sink *s, batch *b, bool one_try) {
+    if (b->nmsgs == 0)
         return true;
-    for (size_t i = 0; i < s->nrecs; i++)
-        s->ptrs[i] = s->recs + i * s->model->size;
+    for (size_t i = 0; i < b->nrecs; i++)
+        b->ptrs[i] = b->recs + i * s->model->size;
     char errstr[1024];
     int64_t backoff = 100;
-    size_t ndead_before = s->ndead;
+    size_t ndead_before = b->ndead;
     for (;;) {
         int rc = 0;
-        s->ndead = ndead_before; /* rows refused by an earlier try are found again */
+        b->ndead = ndead_before; /* rows refused by an earlier try are found again */
         moose__table_rejects_clear(&s->rejects);
         if (!s->table) {
             moose__table_options options = {.log = table_log};
             rc = moose__table_open(s->url, s->cfg.table, &options, &s->table, errstr,
                                    sizeof errstr);
         }
-        uint64_t t0 = moose__metrics_now_ns();
         if (rc == 0)
-            rc = moose__table_insert(s->table, s->ptrs, s->nrecs, &s->rejects, errstr,
+            rc = moose__table_insert(s->table, b->ptrs, b->nrecs, &s->rejects, errstr,
                                      sizeof errstr);
         for (size_t i = 0; rc == 0 && i < s->rejects.len; i++)
-            if (!add_dead(s, s->rec_msg[s->rejects.items[i].index], MOOSE__DLQ_TABLE_ERROR,
+            if (!add_dead(b, b->rec_msg[s->rejects.items[i].index], MOOSE__DLQ_TABLE_ERROR,
                           s->rejects.items[i].message)) {
                 rc = MOOSE_ENOMEM;
                 snprintf(errstr, sizeof errstr, "out of memory");
             }
         if (rc == 0)
-            rc = send_dead(s, errstr, sizeof errstr);
+            rc = send_dead(s, b, errstr, sizeof errstr);
         if (rc == 0) {
-            int crc = commit_batch(s);
+            int crc = commit_batch(s, b);
             if (crc)
                 moose__log(MOOSE__LOG_INFO, "sink", NULL,
                            "%s: committing %zu records failed (%s): the partitions' next owner "
                            "delivers them again, idempotently",
-                           s->name, s->nmsgs, moose_strerror(crc));
-            uint64_t stored = s->nrecs - s->rejects.len;
+                           s->name, b->nmsgs, moose_strerror(crc));
+            uint64_t stored = b->nrecs - s->rejects.len;
             pthread_mutex_lock(&s->stats_lock);
             s->stats.rows_stored += stored;
             s->stats.rows_rejected += s->rejects.len;
@@ -299,55 +329,103 @@ static bool deliver(moose__sink *s, bool one_try) {
             pthread_mutex_unlock(&s->stats_lock);
             moose__count(s->cfg.metrics, MOOSE__C_RECORDS_OUT, stored);
             moose__count(s->cfg.metrics, MOOSE__C_BATCHES, 1);
-            (void)t0;
             int64_t wall_ms = moose__metrics_wall_us() / 1000;
-            for (size_t i = 0; i < s->nrecs && s->cfg.metrics; i++) {
+            for (size_t i = 0; i < b->nrecs && s->cfg.metrics; i++) {
                 rd_kafka_timestamp_type_t tstype;
-                int64_t ts = rd_kafka_message_timestamp(s->msgs[s->rec_msg[i]], &tstype);
+                int64_t ts = rd_kafka_message_timestamp(b->msgs[b->rec_msg[i]], &tstype);
                 if (ts > 0 && wall_ms >= ts)
                     moose__latency_record(s->cfg.metrics, MOOSE__L_END_TO_END,
                                           (uint64_t)(wall_ms - ts) * 1000000u);
             }
             set_down(s, false, NULL);
-            free_batch(s);
+            clear_batch(b);
             return true;
         }
         set_down(s, true, errstr);
-        if (one_try || !nap(s, backoff)) {
+        if (one_try || atomic_load(&s->abandon) || !nap(s, backoff)) {
             moose__log(MOOSE__LOG_WARN, "sink", NULL,
-                       "%s: %zu records left uncommitted; they are delivered on the next run",
-                       s->name, s->nmsgs);
-            free_batch(s);
+                       "%s: %zu records left uncommitted; they are delivered again later",
+                       s->name, b->nmsgs);
+            clear_batch(b);
             return false;
         }
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }
 
-/* Partitions are taken away: deliver what is held for them now, or leave it to the next owner. */
+static void *deliver_main(void *opaque) {
+    moose__sink *s = opaque;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->handed && !s->deliver_exit)
+            pthread_cond_wait(&s->cond, &s->lock);
+        if (!s->handed)
+            break;
+        batch *b = s->handed;
+        s->handed = NULL;
+        s->delivering = true;
+        pthread_mutex_unlock(&s->lock);
+        deliver(s, b, false);
+        pthread_mutex_lock(&s->lock);
+        s->delivering = false;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Waits until the delivery thread holds no batch; returns the free batch. */
+static batch *wait_idle(moose__sink *s) {
+    pthread_mutex_lock(&s->lock);
+    while (s->handed || s->delivering)
+        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return s->gathering == &s->batches[0] ? &s->batches[1] : &s->batches[0];
+}
+
+/* Gives the gathered batch to the delivery thread (once it is idle) and starts the other. */
+static void hand_over(moose__sink *s) {
+    batch *next = wait_idle(s);
+    pthread_mutex_lock(&s->lock);
+    s->handed = s->gathering;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    s->gathering = next;
+}
+
+/*
+ * Partitions are taken away (on the gathering thread, inside poll): what the
+ * delivery thread holds is delivered if the table takes it at once, else
+ * abandoned; the same for the batch being gathered. The new owner reads
+ * whatever was not committed.
+ */
 static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
                       void *opaque) {
     (void)c;
     (void)parts;
     moose__sink *s = opaque;
-    deliver(s, true);
+    atomic_store(&s->abandon, true);
+    wait_idle(s);
+    atomic_store(&s->abandon, false);
+    deliver(s, s->gathering, true);
 }
 
-static void *sink_main(void *opaque) {
+static void *gather_main(void *opaque) {
     moose__sink *s = opaque;
     rd_kafka_message_t *got[1024];
     while (!atomic_load(&s->stopping)) {
         moose__metrics_heartbeat(s->cfg.metrics);
+        batch *b = s->gathering;
         int64_t now = now_ms();
-        if (s->nmsgs && ((int64_t)s->nrecs >= s->rows_max || (int64_t)s->bytes >= s->bytes_max ||
-                         now >= s->deadline_ms)) {
-            deliver(s, false);
+        if (b->nmsgs && ((int64_t)b->nrecs >= s->rows_max || (int64_t)b->bytes >= s->bytes_max ||
+                         now >= b->deadline_ms)) {
+            hand_over(s);
             continue;
         }
         int timeout = 100;
-        if (s->nmsgs && s->deadline_ms - now < timeout)
-            timeout = (int)(s->deadline_ms - now);
-        size_t room = (size_t)(s->rows_max - (int64_t)s->nrecs);
+        if (b->nmsgs && b->deadline_ms - now < timeout)
+            timeout = (int)(b->deadline_ms - now);
+        size_t room = (size_t)(s->rows_max - (int64_t)b->nrecs);
         if (room > sizeof got / sizeof got[0])
             room = sizeof got / sizeof got[0];
         int n = moose__consumer_poll_batch(s->consumer, timeout, got, room, NULL);
@@ -357,12 +435,13 @@ static void *sink_main(void *opaque) {
             nap(s, 100);
             continue;
         }
+        b = s->gathering; /* a revocation inside poll may have emptied it */
         uint64_t bytes = 0;
         for (int i = 0; i < n; i++) {
             bytes += got[i]->len;
-            if (!take(s, got[i])) {
+            if (!take(s, b, got[i])) {
                 moose__log(MOOSE__LOG_ERROR, "sink", NULL,
-                           "%s: out of memory holding a batch of %zu records", s->name, s->nmsgs);
+                           "%s: out of memory holding a batch of %zu records", s->name, b->nmsgs);
                 rd_kafka_message_destroy(got[i]);
             }
         }
@@ -372,25 +451,32 @@ static void *sink_main(void *opaque) {
             moose__count(s->cfg.metrics, MOOSE__C_BYTES_IN, bytes);
         }
     }
-    deliver(s, true);
+    /* Stopping: the delivery thread finishes (or gives up) its batch, then the last one goes. */
+    wait_idle(s);
+    deliver(s, s->gathering, true);
     return NULL;
 }
 
 static void sink_free(moose__sink *s) {
-    free_batch(s);
+    if (s->deliver_started) {
+        pthread_mutex_lock(&s->lock);
+        s->deliver_exit = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->deliver_thread, NULL);
+    }
+    free_batch(&s->batches[0]);
+    free_batch(&s->batches[1]);
     moose__consumer_close(s->consumer);
     if (s->own_dlq)
         moose__producer_close(s->dlq);
     moose__table_close(s->table);
-    moose_arena_free(&s->arena);
     moose_errors_free(&s->errs);
     moose__table_rejects_free(&s->rejects);
-    free(s->msgs);
-    free(s->recs);
-    free(s->rec_msg);
-    free(s->ptrs);
-    free(s->dead);
+    free(s->streams);
     pthread_mutex_destroy(&s->stats_lock);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
     free(s);
 }
 
@@ -419,8 +505,22 @@ moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size
     s->cfg = *cfg;
     s->model = table->model;
     pthread_mutex_init(&s->stats_lock, NULL);
-    moose_arena_init(&s->arena);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    moose_arena_init(&s->batches[0].arena);
+    moose_arena_init(&s->batches[1].arena);
+    s->gathering = &s->batches[0];
     moose_errors_init(&s->errs);
+    /* The caller's array of streams may not outlive this call. */
+    s->streams = calloc(cfg->nstreams, sizeof *s->streams);
+    if (!s->streams) {
+        snprintf(errstr, errstr_size, "table sink %s: out of memory", table->name);
+        sink_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nstreams; i++)
+        s->streams[i] = cfg->streams[i];
+    s->cfg.streams = s->streams;
     moose__table_rejects_init(&s->rejects);
     snprintf(s->name, sizeof s->name, "table %s", table->name);
     snprintf(s->url, sizeof s->url, "%s", cfg->tables_url ? cfg->tables_url : MOOSE__TABLES_DEFAULT_URL);
@@ -478,12 +578,18 @@ moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size
         sink_free(s);
         return NULL;
     }
-    if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
-        snprintf(errstr, errstr_size, "table sink %s: cannot start its thread", table->name);
+    if (pthread_create(&s->deliver_thread, NULL, deliver_main, s) != 0) {
+        snprintf(errstr, errstr_size, "table sink %s: cannot start its threads", table->name);
         sink_free(s);
         return NULL;
     }
-    s->thread_started = true;
+    s->deliver_started = true;
+    if (pthread_create(&s->gather_thread, NULL, gather_main, s) != 0) {
+        snprintf(errstr, errstr_size, "table sink %s: cannot start its threads", table->name);
+        sink_free(s);
+        return NULL;
+    }
+    s->gather_started = true;
     moose__log(MOOSE__LOG_INFO, "sink", NULL,
                "%s (%s): group %s, batches of %lld rows / %lld bytes / %lld ms", s->name,
                s->table ? moose__table_display_url(s->table) : "not reachable yet", s->group,
@@ -495,8 +601,8 @@ void moose__sink_stop(moose__sink *s) {
     if (!s)
         return;
     atomic_store(&s->stopping, true);
-    if (s->thread_started)
-        pthread_join(s->thread, NULL);
+    if (s->gather_started)
+        pthread_join(s->gather_thread, NULL);
     sink_free(s);
 }
 

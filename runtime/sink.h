@@ -76,4 +76,30 @@ typedef struct moose__sink_stats {
 
 void moose__sink_get_stats(moose__sink *sink, moose__sink_stats *stats);
 
+/* ---- every table of an app at once (what `APP run` needs) ---- */
+
+typedef struct moose__sinks moose__sinks;
+
+typedef struct moose__sinks_config {
+    moose__kafka *kafka;               /* required */
+    const moose_app_desc *app;         /* required */
+    const char *tables_url;            /* NULL: sqlite:moose.db */
+    int64_t batch_rows, batch_bytes, batch_ms; /* run-time overrides for every table (0: none) */
+    moose__producer *dlq_producer;     /* shared by the sinks; NULL: each makes its own */
+    moose_metrics_registry *metrics;   /* each sink reports as MOOSE_COMPONENT_SINK <table>; may be NULL */
+} moose__sinks_config;
+
+/*
+ * Starts one sink for every table that is some stream's destination (reading
+ * all of those streams). NULL with ERRSTR filled when one cannot start (the
+ * ones already started are stopped); an app without destination tables gets
+ * an empty, valid set.
+ */
+moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
+                                 size_t errstr_size);
+/* Stops and frees every sink (each delivers and commits what it holds). NULL ok. */
+void moose__sinks_stop(moose__sinks *sinks);
+size_t moose__sinks_count(const moose__sinks *sinks);
+moose__sink *moose__sinks_get(moose__sinks *sinks, size_t i);
+
 #endif

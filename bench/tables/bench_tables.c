@@ -10,8 +10,10 @@
  *       POST per batch) vs POSTing the same JSONEachRow bodies built before
  *       the clock starts (the server's share alone).
  *   bench_tables sink-sqlite DIR ROWS BATCH
- *       the whole sink: records on the embedded Kafka broker are consumed,
- *       decoded, upserted and committed, vs the raw loop on the same rows.
+ *       the whole sink: records on the embedded Kafka broker (8 partitions)
+ *       are consumed, decoded, upserted and committed, vs the raw loop on the
+ *       same rows. The mock broker keeps only about 5 MB per partition, so
+ *       keep ROWS at or below 300000.
  *
  * Each side runs ROUNDS times, alternating, into a fresh table; the best
  * round of each is reported (the machine is shared: the best is the least
@@ -323,7 +325,7 @@ static void bench_sink_sqlite(const char *dir) {
         snprintf(topic, sizeof topic, "bench-%d", r);
         moose_table_desc table = {.name = "t", .model = &BenchEvent_desc};
         moose_stream_desc stream = {.name = topic, .topic = topic, .model = &BenchEvent_desc,
-                                    .destination = &table, .parallelism = 1};
+                                    .destination = &table, .parallelism = 8};
         const moose_stream_desc *streams[] = {&stream};
         const moose_table_desc *tables[] = {&table};
         moose_app_desc app = {.abi_version = MOOSE_ABI_VERSION, .name = "bench", .tables = tables,
@@ -353,13 +355,22 @@ static void bench_sink_sqlite(const char *dir) {
             exit(1);
         }
         moose__sink_stats st;
-        double t0 = 0;
+        double t0 = 0, last_progress = now_s();
+        uint64_t last_in = 0;
         for (;;) {
             moose__sink_get_stats(sink, &st);
             if (t0 == 0 && st.records_in > 0)
                 t0 = now_s();
             if (st.rows_stored >= nrows)
                 break;
+            if (st.records_in != last_in) {
+                last_in = st.records_in;
+                last_progress = now_s();
+            } else if (now_s() - last_progress > 60) {
+                fprintf(stderr, "bench_tables: the sink stalled at %llu of %zu records\n",
+                        (unsigned long long)st.records_in, nrows);
+                exit(1);
+            }
             struct timespec pause = {0, 1000000};
             nanosleep(&pause, NULL);
         }
