@@ -15,7 +15,8 @@ bash scripts/deps.sh test
 step() { printf '\n==> %s\n' "$*"; }
 
 step "gcc build and tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
+# Tests ON explicitly: scripts/demo.sh may have configured build/ without them (no cmocka yet).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DMOOSE_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
