@@ -1,4 +1,6 @@
 /* Resolving where Kafka is (embedded or a bootstrap list) and which properties every client gets. */
+/* realpath() is an XSI function. */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -183,7 +185,10 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
     k->bp_timeout_ms = 0;
     k->admin_timeout_ms = 10000;
     k->send_timeout_ms = 30000;
-    k->dir = strdup(opts->dir ? opts->dir : ".");
+    /* Absolute, so messages say which directory was searched. */
+    k->dir = realpath(opts->dir ? opts->dir : ".", NULL);
+    if (!k->dir)
+        k->dir = strdup(opts->dir ? opts->dir : ".");
     k->prog = strdup(opts->prog ? opts->prog : "APP");
     int rc = 0;
     if (!k->dir || !k->prog) {

@@ -16,6 +16,7 @@
 
 #include "kafka_internal.h"
 #include "log.h"
+#include "moose/app.h"
 #include "transport_test.h"
 
 extern char **environ;
@@ -225,6 +226,83 @@ static void test_topics_from_another_process(void **state) {
     tt_rmdir(dir);
 }
 
+/* ---- `APP broker` ---- */
+
+static const moose_stream_desc ev_stream = {.name = "ev", .topic = "ev", .parallelism = 2,
+                                            .retention_s = 3600};
+static const moose_stream_desc *const app_streams[] = {&ev_stream};
+static const moose_app_desc test_app = {.abi_version = MOOSE_ABI_VERSION, .name = "testapp",
+                                        .streams = app_streams, .nstreams = 1};
+
+static int child_broker(const char *dir) {
+    if (chdir(dir) != 0)
+        return 9;
+    moose_config cfg = {.brokers = "embedded"};
+    return moose__broker_main(&test_app, &cfg, "testapp");
+}
+
+/* Starts `--child-broker DIR` with its stdout on *OUT. */
+static pid_t spawn_broker(const char *dir, FILE **out) {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *argv[] = {"/proc/self/exe", "--child-broker", (char *)dir, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return -1;
+    }
+    *out = fdopen(fds[0], "r");
+    return pid;
+}
+
+static void test_broker_command(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    FILE *out = NULL;
+    pid_t broker = spawn_broker(dir, &out);
+    assert_true(broker > 0);
+    char line[256] = "";
+    assert_non_null(fgets(line, sizeof(line), out)); /* the address, once it is ready */
+    line[strcspn(line, "\n")] = '\0';
+    assert_int_equal(strncmp(line, "127.0.0.1:", 10), 0);
+
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND, NULL);
+    assert_non_null(k);
+    assert_false(moose__kafka_owns_broker(k));
+    assert_string_equal(moose__kafka_bootstrap(k), line);
+    char err[1024];
+    assert_int_equal(moose__kafka_partition_count(k, "ev", err, sizeof(err)), 2);
+    assert_int_equal(moose__kafka_partition_count(k, "ev.dlq", err, sizeof(err)), 2);
+    moose__kafka_close(k);
+
+    /* A second broker in the same directory refuses to start. */
+    FILE *out2 = NULL;
+    pid_t second = spawn_broker(dir, &out2);
+    int status;
+    waitpid(second, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    fclose(out2);
+
+    kill(broker, SIGTERM);
+    waitpid(broker, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    fclose(out);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, MOOSE__BROKER_FILE);
+    assert_int_equal(access(path, F_OK), -1);
+    tt_rmdir(dir);
+}
+
 /* Against a "real cluster" that ignores CreateTopics (the mock): a clear timeout, not a hang. */
 static void test_admin_request_times_out_clearly(void **state) {
     (void)state;
@@ -380,6 +458,8 @@ static void test_log_lines_and_rate_limit(void **state) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child-topic") == 0)
         return child_topic(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 3 && strcmp(argv[1], "--child-broker") == 0)
+        return child_broker(argv[2]);
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_properties),
@@ -388,6 +468,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_publish_find_and_unpublish),
         cmocka_unit_test(test_topics_in_the_owner),
         cmocka_unit_test(test_topics_from_another_process),
+        cmocka_unit_test(test_broker_command),
         cmocka_unit_test(test_admin_request_times_out_clearly),
         cmocka_unit_test(test_keyed_producer),
         cmocka_unit_test(test_log_lines_and_rate_limit),

@@ -281,6 +281,22 @@ static void test_gap_is_reported(void **state) {
     assert_int_equal(moose__consumer_poll(c, 5000, &m), 0);
     assert_int_equal(m->offset, low + 1);
     rd_kafka_message_destroy(m);
+    /* Done up to here; then the broker drops past the committed offset while nobody reads. */
+    assert_int_equal(moose__consumer_commit(c, "lossy", 0, low + 2, true), 0);
+    moose__consumer_close(c);
+    raw_produce(k, "lossy", 12000);
+    int64_t low2 = low_watermark(k, "lossy");
+    assert_true(low2 > low + 2);
+    c = moose__consumer_new(k, &co, err, sizeof(err));
+    rc = MOOSE_ETIMEDOUT;
+    deadline = moose__kafka_now_ms() + WAIT_MS;
+    while (rc == MOOSE_ETIMEDOUT && moose__kafka_now_ms() < deadline)
+        rc = moose__consumer_poll(c, 200, &m);
+    assert_int_equal(rc, MOOSE_EGAP);
+    assert_int_equal(m->offset, low2);
+    rd_kafka_message_destroy(m);
+    assert_int_equal(moose__consumer_gaps(c), 1); /* one loss, reported once */
+    assert_int_equal(moose__consumer_lost_records(c), (uint64_t)(low2 - (low + 2)));
     moose__consumer_close(c);
     moose__log_set_output(NULL);
 
