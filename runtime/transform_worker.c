@@ -29,6 +29,7 @@ enum {
     POLL_MS = 100,         /* how long a fetch waits, so a stop request is seen soon */
     COMMIT_EVERY_MS = 200, /* asynchronous commits of finished work */
     DRAIN_TIMEOUT_MS = 60000,
+    FINAL_COMMIT_MS = 15000, /* how long a stopping worker retries a refused commit */
 };
 
 typedef struct slot {
@@ -69,7 +70,21 @@ struct moose__transform_runner {
     _Atomic bool stop;
     worker *workers;
     int nworkers;
+    /* Stopping workers wait until all running ones have committed, then leave the group. */
+    pthread_mutex_t lock;
+    pthread_cond_t all_committed;
+    int running, committed;
 };
+
+/* Waits until every running worker of R reached this point. */
+static void wait_all_committed(moose__transform_runner *r) {
+    pthread_mutex_lock(&r->lock);
+    r->committed++;
+    pthread_cond_broadcast(&r->all_committed);
+    while (r->committed < r->running)
+        pthread_cond_wait(&r->all_committed, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+}
 
 static uint64_t now_ms(void) {
     struct timespec ts;
@@ -208,17 +223,31 @@ static size_t reap(worker *w, partq *p) {
     return n;
 }
 
-static void commit(worker *w, bool sync) {
+/*
+ * Commits what retired since the last commit; true when every owned
+ * partition is committed up to its last retired record. Synchronous, so a
+ * commit the broker refused (during a rebalance) is known and tried again
+ * next time; it runs only every COMMIT_EVERY_MS, so the wait costs little.
+ */
+static bool commit(worker *w) {
     const char *topic = w->runner->desc->source->topic;
+    bool all = true;
     for (size_t i = 0; i < w->nparts; i++) {
         partq *p = &w->parts[i];
         if (!p->owned || p->done_next <= p->committed_next)
             continue;
-        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, sync);
-        if (rc == 0 || rc == MOOSE_ECLOSED)
+        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, true);
+        if (rc == 0) {
             p->committed_next = p->done_next;
+        } else {
+            all = false;
+            moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
+                       "commit not taken transform=%s partition=%zu offset=%" PRId64 " error=%s",
+                       w->runner->desc->name, i, p->done_next, moose_err_name(rc));
+        }
     }
     w->last_commit_ms = now_ms();
+    return all;
 }
 
 /* Waits until every record of P in flight retired; false after DRAIN_TIMEOUT_MS. */
@@ -249,7 +278,7 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
                        "again by the next owner",
                        w->runner->desc->name, part);
     }
-    commit(w, true);
+    commit(w);
     for (int i = 0; i < parts->cnt; i++) {
         int32_t part = parts->elems[i].partition;
         if (part >= 0 && (size_t)part < w->nparts) {
@@ -358,7 +387,7 @@ static void *worker_main(void *arg) {
             if (w->parts[i].owned)
                 reap(w, &w->parts[i]);
         if (now_ms() - w->last_commit_ms >= COMMIT_EVERY_MS)
-            commit(w, false);
+            commit(w);
     }
     /* Stop: nothing more is fetched; finish what is in flight and commit it. */
     for (size_t i = 0; i < w->nparts; i++)
@@ -367,7 +396,33 @@ static void *worker_main(void *arg) {
                        "transform=%s partition=%zu stopped with records still unacknowledged; "
                        "they will be processed again",
                        r->desc->name, i);
-    commit(w, true);
+    /*
+     * A commit refused because the group is rebalancing succeeds once the
+     * rebalance is over, and that needs this consumer to poll: poll (handing
+     * back nothing: what it fetches is read again by the next owner) until the
+     * commit goes through or the partitions are taken away.
+     */
+    uint64_t deadline = now_ms() + FINAL_COMMIT_MS;
+    while (!commit(w) && now_ms() < deadline) {
+        rd_kafka_message_t *m = NULL;
+        moose__consumer_poll(w->consumer, POLL_MS, &m);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    /*
+     * Leave only when every worker has committed: the first one to leave
+     * starts a rebalance, and the broker refuses commits during one. Then
+     * all leave at once, not one rebalance after another.
+     */
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned && w->parts[i].done_next > w->parts[i].committed_next)
+            moose__log(MOOSE__LOG_WARN, "transform", NULL,
+                       "stopping without committing transform=%s partition=%zu offset=%" PRId64
+                       ": the next owner reads from the last commit (at least once)",
+                       r->desc->name, i, w->parts[i].done_next);
+    wait_all_committed(r);
+    moose__consumer_close(w->consumer);
+    w->consumer = NULL;
     return NULL;
 }
 
@@ -396,6 +451,8 @@ static void runner_free(moose__transform_runner *r) {
         moose__transform_ctx_free(&w->ctx);
     }
     free(r->workers);
+    pthread_cond_destroy(&r->all_committed);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 
@@ -407,6 +464,8 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
         snprintf(errstr, errstr_size, "out of memory starting transform %s", t->name);
         return NULL;
     }
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->all_committed, NULL);
     r->app = app;
     r->desc = t;
     r->metrics = moose__metrics_find(app->metrics, MOOSE_COMPONENT_TRANSFORM, t->name);
@@ -452,12 +511,17 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
         if (!w->consumer)
             goto fail;
     }
+    r->running = workers;
     for (int i = 0; i < workers; i++) {
         worker *w = &r->workers[i];
         int err = pthread_create(&w->thread, NULL, worker_main, w);
         if (err != 0) {
             snprintf(errstr, errstr_size, "cannot start a worker thread of transform %s: %s",
                      t->name, strerror(err));
+            pthread_mutex_lock(&r->lock);
+            r->running = i; /* the ones started do not wait for this one */
+            pthread_cond_broadcast(&r->all_committed);
+            pthread_mutex_unlock(&r->lock);
             moose__transform_request_stop(r);
             moose__transform_join(r);
             return NULL;

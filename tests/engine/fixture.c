@@ -1,9 +1,12 @@
 #include "fixture.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <moose/codec.h>
 #include <moose/error.h>
@@ -252,10 +255,25 @@ static int tag(const void *rec, moose_transform_ctx *ctx) {
     return moose_transform_emit(ctx, 0, &out);
 }
 
+static int owner(const void *rec, moose_transform_ctx *ctx) {
+    const RawEvent *in = rec;
+    ProcessedEvent out;
+    int rc = parse_value(in, ctx, &out.value);
+    if (rc)
+        return rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    out.id = moose_transform_printf(
+        ctx, "%s %d %lld %ld.%lu %lld", in->id.ptr, (int)moose_transform_partition(ctx),
+        (long long)moose_transform_offset(ctx), (long)getpid(),
+        (unsigned long)pthread_self(), (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    return moose_transform_emit(ctx, 0, &out);
+}
+
 void fixture_app_init(fixture_app *f, const char *name, fixture_transform which,
                       int32_t raw_partitions) {
-    static const char *const tnames[] = {"to_float", "split", "filter", "fanout", "tag"};
-    static const moose_transform_fn fns[] = {to_float, split, filter, fanout, tag};
+    static const char *const tnames[] = {"to_float", "split", "filter", "fanout", "tag", "owner"};
+    static const moose_transform_fn fns[] = {to_float, split, filter, fanout, tag, owner};
     memset(f, 0, sizeof *f);
     snprintf(f->names[0], sizeof f->names[0], "%s-raw", name);
     snprintf(f->names[1], sizeof f->names[1], "%s-out", name);

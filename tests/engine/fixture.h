@@ -37,6 +37,8 @@ typedef enum fixture_transform {
     FIXTURE_FILTER,   /* keeps values above 100 */
     FIXTURE_FANOUT,   /* to out and to audit (value + 1) */
     FIXTURE_TAG,      /* 1 -> 1: value = data, id = "<id>@<partition>:<offset>" */
+    FIXTURE_OWNER,    /* 1 -> 1: id = "<id> <partition> <offset> <pid>.<thread> <monotonic ns>",
+                         who processed what and when, to check partition ownership */
 } fixture_transform;
 
 typedef struct fixture_app {
