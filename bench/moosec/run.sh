@@ -2,15 +2,20 @@
 # Times `moosec check` on generated schemas of 1,000, 5,000 and 10,000 models
 # (20 fields each) and writes the figures into docs/BENCHMARKS.md under the
 # "## moosec check" heading (only that section is replaced).
-#   bench/moosec/run.sh            BUILD_DIR=build-x RUNS=7 bench/moosec/run.sh
+#   bench/moosec/run.sh            BUILD_DIR=build-x RUNS=7 SIZES="1000 5000" bench/moosec/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${BUILD_DIR:-build}
 runs=${RUNS:-5}
 sizes=${SIZES:-"1000 5000 10000"}
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target moosec gen_schema >/dev/null
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+# NO_BUILD=1 times the binaries already in BUILD_DIR as they are
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  cmake --build "$build" -j2 --target moosec gen_schema >/dev/null
+fi
 moosec=$build/compiler/moosec
 gen=$build/bench/moosec/gen_schema
 
@@ -63,12 +68,12 @@ ${rows}
 - Compiler: ${compiler_version}, CMAKE_BUILD_TYPE=${build_type}
 - Command: \`bench/moosec/run.sh\` (BUILD_DIR=${build}, RUNS=${runs}); it runs
   \`${build}/bench/moosec/gen_schema N > models_N.moose\` then \`moosec check models_N.moose\`.
-- Measured: $(date -u +%Y-%m-%d)
+- Measured: $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) on the machine
 
 MD
 
 doc=docs/BENCHMARKS.md
-[ -f "$doc" ] || printf '# Benchmarks\n\n' > "$doc"
+[ -f "$doc" ] || printf '# Benchmarks\n' > "$doc"
 # replace our section (from its heading to the next "## "), or append it
 awk -v section="$section" '
   function emit() { while ((getline line < section) > 0) print line; done = 1 }
