@@ -160,6 +160,43 @@ static void put_read_field(gen *g, const moosec_model *m, const moosec_field *f,
         E(out, ind, "}\n");
 }
 
+static void put_key_switch(gen *g, const moosec_model *m, int ind) {
+    FILE *out = g->out;
+    size_t n = m->fields.len;
+    /* one case per name length, then memcmp: names are short identifiers */
+    E(out, ind, "switch (klen) {\n");
+    size_t maxlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(m->fields.items[i]->name);
+        if (l > maxlen)
+            maxlen = l;
+    }
+    for (size_t l = 1; l <= maxlen; l++) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            const char *name = m->fields.items[i]->name;
+            if (strlen(name) != l)
+                continue;
+            if (!any)
+                E(out, ind, "case %zu:\n", l);
+            E(out, ind + 1, "%sif (memcmp(key, \"%s\", %zu) == 0)\n", any ? "else " : "", name, l);
+            E(out, ind + 2, "f = %zu;\n", i);
+            any = true;
+        }
+        if (any)
+            E(out, ind + 1, "break;\n");
+    }
+    E(out, ind, "default:\n");
+    E(out, ind + 1, "break;\n");
+    E(out, ind, "}\n");
+    E(out, ind, "if (f < 0) {\n");
+    E(out, ind + 1, "rc = moose_json_unknown_field(r, key, klen);\n");
+    E(out, ind + 1, "if (rc < 0)\n");
+    E(out, ind + 2, "return rc;\n");
+    E(out, ind + 1, "continue;\n");
+    E(out, ind, "}\n");
+}
+
 static void put_read(gen *g, const moosec_model *m) {
     FILE *out = g->out;
     size_t n = m->fields.len;
@@ -181,46 +218,42 @@ static void put_read(gen *g, const moosec_model *m) {
         E(out, 1, "(void)rec;\n");
     }
     E(out, 1, "bool first = true;\n");
-    E(out, 1, "const char *key;\n");
-    E(out, 1, "size_t klen;\n");
-    E(out, 1, "while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {\n");
+    E(out, 1, "const char *key = NULL;\n");
+    E(out, 1, "size_t klen = 0;\n");
     if (n) {
+        /* members usually come in declared order: try the next one's key verbatim first */
+        E(out, 1, "int expect = 0;\n");
+        E(out, 1, "for (;;) {\n");
         E(out, 2, "int f = -1;\n");
-        E(out, 2, "switch (klen) {\n");
-        /* one case per name length, then memcmp: names are short identifiers */
-        size_t maxlen = 0;
+        /* constant keys and lengths, so the inline compare specialises per field */
+        E(out, 2, "bool hit = false;\n");
+        E(out, 2, "switch (expect) {\n");
         for (size_t i = 0; i < n; i++) {
-            size_t l = strlen(m->fields.items[i]->name);
-            if (l > maxlen)
-                maxlen = l;
-        }
-        for (size_t l = 1; l <= maxlen; l++) {
-            bool any = false;
-            for (size_t i = 0; i < n; i++) {
-                const char *name = m->fields.items[i]->name;
-                if (strlen(name) != l)
-                    continue;
-                if (!any)
-                    E(out, 2, "case %zu:\n", l);
-                E(out, 3, "%sif (memcmp(key, \"%s\", %zu) == 0)\n", any ? "else " : "", name, l);
-                E(out, 4, "f = %zu;\n", i);
-                any = true;
-            }
-            if (any)
-                E(out, 3, "break;\n");
+            const char *name = m->fields.items[i]->name;
+            E(out, 2, "case %zu:\n", i);
+            E(out, 3, "hit = moose_json_expect_key(r, &first, \"\\\"%s\\\"\", %zu);\n", name,
+              strlen(name) + 2);
+            E(out, 3, "break;\n");
         }
         E(out, 2, "default:\n");
         E(out, 3, "break;\n");
         E(out, 2, "}\n");
-        E(out, 2, "if (f < 0) {\n");
-        E(out, 3, "rc = moose_json_unknown_field(r, key, klen);\n");
-        E(out, 3, "if (rc < 0)\n");
-        E(out, 4, "return rc;\n");
-        E(out, 3, "continue;\n");
+        E(out, 2, "if (hit) {\n");
+        E(out, 3, "f = expect;\n");
+        E(out, 2, "} else if ((rc = moose_json_object_next(r, &first, &key, &klen)) <= 0) {\n");
+        E(out, 3, "break;\n");
+        E(out, 2, "} else {\n");
+        put_key_switch(g, m, 3);
         E(out, 2, "}\n");
+        E(out, 2, "expect = f + 1;\n");
+    } else {
+        E(out, 1, "while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {\n");
+    }
+    if (n) {
         E(out, 2, "uint64_t bit = (uint64_t)1 << (f & 63);\n");
         E(out, 2, "if (seen[f >> 6] & bit)\n");
-        E(out, 3, "return moose_json_duplicate_field(r, key, klen);\n");
+        E(out, 3, "return moose_json_duplicate_field(r, %s__names[f], strlen(%s__names[f]));\n",
+          m->name, m->name);
         E(out, 2, "seen[f >> 6] |= bit;\n");
         E(out, 2, "here.name = %s__names[f];\n", m->name);
         E(out, 2, "r->path = &here;\n");
@@ -510,8 +543,8 @@ static void put_check(gen *g, const moosec_model *m) {
     E(out, 0, "static int %s__check(const %s *rec, moose_errors *errs, const moose_path *path) {\n",
       m->name, m->name);
     E(out, 1, "int n = 0;\n");
-    if (m->fields.len == 0)
-        E(out, 1, "(void)rec;\n    (void)errs;\n    (void)path;\n");
+    /* fields of types whose every C value is valid need no check */
+    E(out, 1, "(void)rec;\n    (void)errs;\n    (void)path;\n");
     for (size_t i = 0; i < m->fields.len; i++) {
         const moosec_field *f = m->fields.items[i];
         const moosec_type *t = &f->type;
@@ -537,6 +570,7 @@ static void put_check(gen *g, const moosec_model *m) {
             E(out, ind + 1, "moose_path field_ = {path, %s, 0};\n", name);
             E(out, ind + 1, "for (size_t i_ = 0; i_ < rec->%s.len; i_++) {\n", mem);
             E(out, ind + 2, "moose_path elem_ = {&field_, NULL, (int64_t)i_};\n");
+            E(out, ind + 2, "(void)elem_;\n");
             put_check_scalar(g, m, f, moosec_arena_printf(g->a, "rec->%s.items[i_]", mem),
                              "&elem_", "NULL", ind + 2);
             E(out, ind + 1, "}\n");

@@ -1,4 +1,6 @@
 /* UTF-8 well-formedness (RFC 3629: no overlongs, no surrogates, at most U+10FFFF). */
+#include <string.h>
+
 #include "moose/codec.h"
 #include "moose/json.h"
 
@@ -40,6 +42,17 @@ int64_t moose_utf8_length(const char *s, size_t len) {
     int64_t n = 0;
     size_t i = 0;
     while (i < len) {
+        /* ASCII runs eight bytes at a time */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+            n += 8;
+        }
+        if (i >= len)
+            break;
         if (p[i] < 0x80) {
             i++;
         } else {

@@ -188,6 +188,22 @@ static int scan_string(moose_json_reader *r, const char **raw, size_t *raw_len) 
     const unsigned char *start = s;
     int escaped = 0;
     for (;;) {
+        /* eight bytes at a time while none is '"', '\\', a control or a non-ASCII byte */
+        while (end - s >= 8) {
+            uint64_t w;
+            memcpy(&w, s, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+            uint64_t stop = (((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w) & highs;
+            if (stop) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flagged byte is a real stop (false flags only follow real ones) */
+                s += __builtin_ctzll(stop) >> 3;
+#endif
+                break;
+            }
+            s += 8;
+        }
         while (s < end && !str_stop[*s])
             s++;
         if (s >= end)
@@ -338,9 +354,16 @@ static int read_string(moose_json_reader *r, moose_str *out, bool copy) {
         r->p = raw_end;
         return 0;
     }
-    char *dst = moose_arena_alloc(r->arena, len + 1, 1);
-    if (!dst)
-        return no_memory(r);
+    char *dst;
+    moose_arena *a = r->arena;
+    if (a->cur && (size_t)(a->end - a->cur) > len) {
+        dst = a->cur; /* the arena's fast path, without a call */
+        a->cur += len + 1;
+    } else {
+        dst = moose_arena_alloc(a, len + 1, 1);
+        if (!dst)
+            return no_memory(r);
+    }
     if (rc == 0) {
         memcpy(dst, raw, len);
     } else {

@@ -89,6 +89,62 @@ int moose_json_object_begin(moose_json_reader *r);
  */
 int moose_json_object_next(moose_json_reader *r, bool *first, const char **key, size_t *key_len);
 
+/*
+ * The fast path for members in declared order: when the next member's key is
+ * exactly QUOTED (the name in quotes, as written by encoders: no escapes),
+ * consumes it and its ':' and returns true. Otherwise leaves the reader as it
+ * was, and moose_json_object_next() reads the member the general way.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool moose_json_expect_key(moose_json_reader *r, bool *first, const char *quoted,
+                                         size_t n) {
+    const char *p = r->p, *end = r->end;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    if (!*first) {
+        if (p >= end || *p != ',')
+            return false;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+    }
+    if ((size_t)(end - p) <= n)
+        return false;
+    if (n >= 8 && n <= 16) {
+        /* two overlapping 8-byte compares instead of a call to memcmp */
+        uint64_t a, b, c, d;
+        memcpy(&a, p, 8);
+        memcpy(&b, quoted, 8);
+        memcpy(&c, p + n - 8, 8);
+        memcpy(&d, quoted + n - 8, 8);
+        if (a != b || c != d)
+            return false;
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b, c, d;
+        memcpy(&a, p, 4);
+        memcpy(&b, quoted, 4);
+        memcpy(&c, p + n - 4, 4);
+        memcpy(&d, quoted + n - 4, 4);
+        if (a != b || c != d)
+            return false;
+    } else if (memcmp(p, quoted, n) != 0) {
+        return false;
+    }
+    p += n;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    if (p >= end || *p != ':')
+        return false;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    r->p = p;
+    *first = false;
+    return true;
+}
+
 int moose_json_array_begin(moose_json_reader *r);
 /* 1 when an element follows (positioned at it), 0 at ']', or a negative code. */
 int moose_json_array_next(moose_json_reader *r, bool *first);

@@ -30,31 +30,50 @@ static int Address__read(moose_json_reader *r, Address *rec) {
     moose_path here = {outer, NULL, 0};
     uint64_t seen[1] = {0};
     bool first = true;
-    const char *key;
-    size_t klen;
-    while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {
+    const char *key = NULL;
+    size_t klen = 0;
+    int expect = 0;
+    for (;;) {
         int f = -1;
-        switch (klen) {
-        case 3:
-            if (memcmp(key, "zip", 3) == 0)
-                f = 1;
+        bool hit = false;
+        switch (expect) {
+        case 0:
+            hit = moose_json_expect_key(r, &first, "\"street\"", 8);
             break;
-        case 6:
-            if (memcmp(key, "street", 6) == 0)
-                f = 0;
+        case 1:
+            hit = moose_json_expect_key(r, &first, "\"zip\"", 5);
             break;
         default:
             break;
         }
-        if (f < 0) {
-            rc = moose_json_unknown_field(r, key, klen);
-            if (rc < 0)
-                return rc;
-            continue;
+        if (hit) {
+            f = expect;
+        } else if ((rc = moose_json_object_next(r, &first, &key, &klen)) <= 0) {
+            break;
+        } else {
+            switch (klen) {
+            case 3:
+                if (memcmp(key, "zip", 3) == 0)
+                    f = 1;
+                break;
+            case 6:
+                if (memcmp(key, "street", 6) == 0)
+                    f = 0;
+                break;
+            default:
+                break;
+            }
+            if (f < 0) {
+                rc = moose_json_unknown_field(r, key, klen);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
         }
+        expect = f + 1;
         uint64_t bit = (uint64_t)1 << (f & 63);
         if (seen[f >> 6] & bit)
-            return moose_json_duplicate_field(r, key, klen);
+            return moose_json_duplicate_field(r, Address__names[f], strlen(Address__names[f]));
         seen[f >> 6] |= bit;
         here.name = Address__names[f];
         r->path = &here;
@@ -215,91 +234,182 @@ static int Everything__read(moose_json_reader *r, Everything *rec) {
     moose_path here = {outer, NULL, 0};
     uint64_t seen[1] = {0};
     bool first = true;
-    const char *key;
-    size_t klen;
-    while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {
+    const char *key = NULL;
+    size_t klen = 0;
+    int expect = 0;
+    for (;;) {
         int f = -1;
-        switch (klen) {
+        bool hit = false;
+        switch (expect) {
+        case 0:
+            hit = moose_json_expect_key(r, &first, "\"id\"", 4);
+            break;
         case 1:
-            if (memcmp(key, "s", 1) == 0)
-                f = 1;
-            else if (memcmp(key, "b", 1) == 0)
-                f = 2;
+            hit = moose_json_expect_key(r, &first, "\"s\"", 3);
             break;
         case 2:
-            if (memcmp(key, "id", 2) == 0)
-                f = 0;
-            else if (memcmp(key, "i8", 2) == 0)
-                f = 3;
-            else if (memcmp(key, "u8", 2) == 0)
-                f = 7;
-            else if (memcmp(key, "at", 2) == 0)
-                f = 13;
+            hit = moose_json_expect_key(r, &first, "\"b\"", 3);
             break;
         case 3:
-            if (memcmp(key, "i16", 3) == 0)
-                f = 4;
-            else if (memcmp(key, "i32", 3) == 0)
-                f = 5;
-            else if (memcmp(key, "i64", 3) == 0)
-                f = 6;
-            else if (memcmp(key, "u16", 3) == 0)
-                f = 8;
-            else if (memcmp(key, "u32", 3) == 0)
-                f = 9;
-            else if (memcmp(key, "u64", 3) == 0)
-                f = 10;
-            else if (memcmp(key, "f32", 3) == 0)
-                f = 11;
-            else if (memcmp(key, "f64", 3) == 0)
-                f = 12;
-            else if (memcmp(key, "day", 3) == 0)
-                f = 14;
-            else if (memcmp(key, "uid", 3) == 0)
-                f = 15;
+            hit = moose_json_expect_key(r, &first, "\"i8\"", 4);
             break;
         case 4:
-            if (memcmp(key, "kind", 4) == 0)
-                f = 18;
-            else if (memcmp(key, "home", 4) == 0)
-                f = 19;
-            else if (memcmp(key, "work", 4) == 0)
-                f = 20;
-            else if (memcmp(key, "past", 4) == 0)
-                f = 21;
+            hit = moose_json_expect_key(r, &first, "\"i16\"", 5);
             break;
         case 5:
-            if (memcmp(key, "price", 5) == 0)
-                f = 16;
-            else if (memcmp(key, "small", 5) == 0)
-                f = 17;
-            else if (memcmp(key, "level", 5) == 0)
-                f = 25;
+            hit = moose_json_expect_key(r, &first, "\"i32\"", 5);
             break;
         case 6:
-            if (memcmp(key, "scores", 6) == 0)
-                f = 23;
+            hit = moose_json_expect_key(r, &first, "\"i64\"", 5);
             break;
         case 7:
-            if (memcmp(key, "opt_int", 7) == 0)
-                f = 24;
+            hit = moose_json_expect_key(r, &first, "\"u8\"", 4);
+            break;
+        case 8:
+            hit = moose_json_expect_key(r, &first, "\"u16\"", 5);
+            break;
+        case 9:
+            hit = moose_json_expect_key(r, &first, "\"u32\"", 5);
             break;
         case 10:
-            if (memcmp(key, "maybe_tags", 10) == 0)
-                f = 22;
+            hit = moose_json_expect_key(r, &first, "\"u64\"", 5);
+            break;
+        case 11:
+            hit = moose_json_expect_key(r, &first, "\"f32\"", 5);
+            break;
+        case 12:
+            hit = moose_json_expect_key(r, &first, "\"f64\"", 5);
+            break;
+        case 13:
+            hit = moose_json_expect_key(r, &first, "\"at\"", 4);
+            break;
+        case 14:
+            hit = moose_json_expect_key(r, &first, "\"day\"", 5);
+            break;
+        case 15:
+            hit = moose_json_expect_key(r, &first, "\"uid\"", 5);
+            break;
+        case 16:
+            hit = moose_json_expect_key(r, &first, "\"price\"", 7);
+            break;
+        case 17:
+            hit = moose_json_expect_key(r, &first, "\"small\"", 7);
+            break;
+        case 18:
+            hit = moose_json_expect_key(r, &first, "\"kind\"", 6);
+            break;
+        case 19:
+            hit = moose_json_expect_key(r, &first, "\"home\"", 6);
+            break;
+        case 20:
+            hit = moose_json_expect_key(r, &first, "\"work\"", 6);
+            break;
+        case 21:
+            hit = moose_json_expect_key(r, &first, "\"past\"", 6);
+            break;
+        case 22:
+            hit = moose_json_expect_key(r, &first, "\"maybe_tags\"", 12);
+            break;
+        case 23:
+            hit = moose_json_expect_key(r, &first, "\"scores\"", 8);
+            break;
+        case 24:
+            hit = moose_json_expect_key(r, &first, "\"opt_int\"", 9);
+            break;
+        case 25:
+            hit = moose_json_expect_key(r, &first, "\"level\"", 7);
             break;
         default:
             break;
         }
-        if (f < 0) {
-            rc = moose_json_unknown_field(r, key, klen);
-            if (rc < 0)
-                return rc;
-            continue;
+        if (hit) {
+            f = expect;
+        } else if ((rc = moose_json_object_next(r, &first, &key, &klen)) <= 0) {
+            break;
+        } else {
+            switch (klen) {
+            case 1:
+                if (memcmp(key, "s", 1) == 0)
+                    f = 1;
+                else if (memcmp(key, "b", 1) == 0)
+                    f = 2;
+                break;
+            case 2:
+                if (memcmp(key, "id", 2) == 0)
+                    f = 0;
+                else if (memcmp(key, "i8", 2) == 0)
+                    f = 3;
+                else if (memcmp(key, "u8", 2) == 0)
+                    f = 7;
+                else if (memcmp(key, "at", 2) == 0)
+                    f = 13;
+                break;
+            case 3:
+                if (memcmp(key, "i16", 3) == 0)
+                    f = 4;
+                else if (memcmp(key, "i32", 3) == 0)
+                    f = 5;
+                else if (memcmp(key, "i64", 3) == 0)
+                    f = 6;
+                else if (memcmp(key, "u16", 3) == 0)
+                    f = 8;
+                else if (memcmp(key, "u32", 3) == 0)
+                    f = 9;
+                else if (memcmp(key, "u64", 3) == 0)
+                    f = 10;
+                else if (memcmp(key, "f32", 3) == 0)
+                    f = 11;
+                else if (memcmp(key, "f64", 3) == 0)
+                    f = 12;
+                else if (memcmp(key, "day", 3) == 0)
+                    f = 14;
+                else if (memcmp(key, "uid", 3) == 0)
+                    f = 15;
+                break;
+            case 4:
+                if (memcmp(key, "kind", 4) == 0)
+                    f = 18;
+                else if (memcmp(key, "home", 4) == 0)
+                    f = 19;
+                else if (memcmp(key, "work", 4) == 0)
+                    f = 20;
+                else if (memcmp(key, "past", 4) == 0)
+                    f = 21;
+                break;
+            case 5:
+                if (memcmp(key, "price", 5) == 0)
+                    f = 16;
+                else if (memcmp(key, "small", 5) == 0)
+                    f = 17;
+                else if (memcmp(key, "level", 5) == 0)
+                    f = 25;
+                break;
+            case 6:
+                if (memcmp(key, "scores", 6) == 0)
+                    f = 23;
+                break;
+            case 7:
+                if (memcmp(key, "opt_int", 7) == 0)
+                    f = 24;
+                break;
+            case 10:
+                if (memcmp(key, "maybe_tags", 10) == 0)
+                    f = 22;
+                break;
+            default:
+                break;
+            }
+            if (f < 0) {
+                rc = moose_json_unknown_field(r, key, klen);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
         }
+        expect = f + 1;
         uint64_t bit = (uint64_t)1 << (f & 63);
         if (seen[f >> 6] & bit)
-            return moose_json_duplicate_field(r, key, klen);
+            return moose_json_duplicate_field(r, Everything__names[f], strlen(Everything__names[f]));
         seen[f >> 6] |= bit;
         here.name = Everything__names[f];
         r->path = &here;

@@ -30,43 +30,74 @@ static int RawEvent__read(moose_json_reader *r, RawEvent *rec) {
     moose_path here = {outer, NULL, 0};
     uint64_t seen[1] = {0};
     bool first = true;
-    const char *key;
-    size_t klen;
-    while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {
+    const char *key = NULL;
+    size_t klen = 0;
+    int expect = 0;
+    for (;;) {
         int f = -1;
-        switch (klen) {
+        bool hit = false;
+        switch (expect) {
+        case 0:
+            hit = moose_json_expect_key(r, &first, "\"id\"", 4);
+            break;
+        case 1:
+            hit = moose_json_expect_key(r, &first, "\"data\"", 6);
+            break;
         case 2:
-            if (memcmp(key, "id", 2) == 0)
-                f = 0;
+            hit = moose_json_expect_key(r, &first, "\"source\"", 8);
+            break;
+        case 3:
+            hit = moose_json_expect_key(r, &first, "\"amount\"", 8);
             break;
         case 4:
-            if (memcmp(key, "data", 4) == 0)
-                f = 1;
-            else if (memcmp(key, "tags", 4) == 0)
-                f = 4;
+            hit = moose_json_expect_key(r, &first, "\"tags\"", 6);
             break;
-        case 6:
-            if (memcmp(key, "source", 6) == 0)
-                f = 2;
-            else if (memcmp(key, "amount", 6) == 0)
-                f = 3;
-            break;
-        case 9:
-            if (memcmp(key, "timestamp", 9) == 0)
-                f = 5;
+        case 5:
+            hit = moose_json_expect_key(r, &first, "\"timestamp\"", 11);
             break;
         default:
             break;
         }
-        if (f < 0) {
-            rc = moose_json_unknown_field(r, key, klen);
-            if (rc < 0)
-                return rc;
-            continue;
+        if (hit) {
+            f = expect;
+        } else if ((rc = moose_json_object_next(r, &first, &key, &klen)) <= 0) {
+            break;
+        } else {
+            switch (klen) {
+            case 2:
+                if (memcmp(key, "id", 2) == 0)
+                    f = 0;
+                break;
+            case 4:
+                if (memcmp(key, "data", 4) == 0)
+                    f = 1;
+                else if (memcmp(key, "tags", 4) == 0)
+                    f = 4;
+                break;
+            case 6:
+                if (memcmp(key, "source", 6) == 0)
+                    f = 2;
+                else if (memcmp(key, "amount", 6) == 0)
+                    f = 3;
+                break;
+            case 9:
+                if (memcmp(key, "timestamp", 9) == 0)
+                    f = 5;
+                break;
+            default:
+                break;
+            }
+            if (f < 0) {
+                rc = moose_json_unknown_field(r, key, klen);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
         }
+        expect = f + 1;
         uint64_t bit = (uint64_t)1 << (f & 63);
         if (seen[f >> 6] & bit)
-            return moose_json_duplicate_field(r, key, klen);
+            return moose_json_duplicate_field(r, RawEvent__names[f], strlen(RawEvent__names[f]));
         seen[f >> 6] |= bit;
         here.name = RawEvent__names[f];
         r->path = &here;
@@ -358,35 +389,57 @@ static int ProcessedEvent__read(moose_json_reader *r, ProcessedEvent *rec) {
     moose_path here = {outer, NULL, 0};
     uint64_t seen[1] = {0};
     bool first = true;
-    const char *key;
-    size_t klen;
-    while ((rc = moose_json_object_next(r, &first, &key, &klen)) > 0) {
+    const char *key = NULL;
+    size_t klen = 0;
+    int expect = 0;
+    for (;;) {
         int f = -1;
-        switch (klen) {
+        bool hit = false;
+        switch (expect) {
+        case 0:
+            hit = moose_json_expect_key(r, &first, "\"id\"", 4);
+            break;
+        case 1:
+            hit = moose_json_expect_key(r, &first, "\"value\"", 7);
+            break;
         case 2:
-            if (memcmp(key, "id", 2) == 0)
-                f = 0;
-            break;
-        case 5:
-            if (memcmp(key, "value", 5) == 0)
-                f = 1;
-            break;
-        case 9:
-            if (memcmp(key, "timestamp", 9) == 0)
-                f = 2;
+            hit = moose_json_expect_key(r, &first, "\"timestamp\"", 11);
             break;
         default:
             break;
         }
-        if (f < 0) {
-            rc = moose_json_unknown_field(r, key, klen);
-            if (rc < 0)
-                return rc;
-            continue;
+        if (hit) {
+            f = expect;
+        } else if ((rc = moose_json_object_next(r, &first, &key, &klen)) <= 0) {
+            break;
+        } else {
+            switch (klen) {
+            case 2:
+                if (memcmp(key, "id", 2) == 0)
+                    f = 0;
+                break;
+            case 5:
+                if (memcmp(key, "value", 5) == 0)
+                    f = 1;
+                break;
+            case 9:
+                if (memcmp(key, "timestamp", 9) == 0)
+                    f = 2;
+                break;
+            default:
+                break;
+            }
+            if (f < 0) {
+                rc = moose_json_unknown_field(r, key, klen);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
         }
+        expect = f + 1;
         uint64_t bit = (uint64_t)1 << (f & 63);
         if (seen[f >> 6] & bit)
-            return moose_json_duplicate_field(r, key, klen);
+            return moose_json_duplicate_field(r, ProcessedEvent__names[f], strlen(ProcessedEvent__names[f]));
         seen[f >> 6] |= bit;
         here.name = ProcessedEvent__names[f];
         r->path = &here;
