@@ -150,6 +150,7 @@ unsigned moosec_sema_check(moosec_schema *schema, moosec_diag *diag) {
     moosec__sema_models(&s);
     moosec__sema_tables(&s);
     moosec__sema_streams(&s);
+    moosec__sema_sql_names(&s);
     moosec__sema_transforms(&s);
     sema_warn_unused(&s);
     return diag->errors - errors_before;

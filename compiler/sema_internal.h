@@ -49,6 +49,8 @@ void moosec__sema_models(moosec_sema *s);
 void moosec__sema_field_constraints(moosec_sema *s, moosec_model *m, moosec_field *f);
 /* sema_tables.c / sema_streams.c / sema_transforms.c */
 void moosec__sema_tables(moosec_sema *s);
+/* After the streams (implied tables exist): names SQLite would confuse, ignoring case. */
+void moosec__sema_sql_names(moosec_sema *s);
 void moosec__sema_streams(moosec_sema *s);
 void moosec__sema_transforms(moosec_sema *s);
 

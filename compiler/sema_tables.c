@@ -134,6 +134,53 @@ static int64_t batch_prop(moosec_sema *s, moosec_table *t, const char *name, int
     return n;
 }
 
+static char *lower(moosec_arena *arena, const char *name) {
+    char *l = moosec_arena_strdup(arena, name);
+    for (char *p = l; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return l;
+}
+
+/*
+ * SQLite compares table and column names without case ("Name" and "name"
+ * are one column there, even quoted), so names that differ only in case
+ * would fail at CREATE TABLE, far from the schema.
+ */
+void moosec__sema_sql_names(moosec_sema *s) {
+    moosec_symtab tables, checked_models;
+    moosec_symtab_init(&tables, s->arena);
+    moosec_symtab_init(&checked_models, s->arena);
+    for (size_t i = 0; i < s->schema->tables.len; i++) {
+        moosec_table *t = s->schema->tables.items[i];
+        if (moosec_symtab_get(&s->tables, t->name) != t)
+            continue;
+        moosec_table *first = moosec_symtab_put(&tables, lower(s->arena, t->name), t);
+        if (first) {
+            moosec_error(s->diag, t->loc,
+                         "tables '%s' and '%s' differ only in case, which SQLite ignores",
+                         first->name, t->name);
+            moosec_note(s->diag, first->loc, "table '%s' is declared here", first->name);
+        }
+        moosec_model *m = t->model;
+        if (!m || moosec_symtab_put(&checked_models, m->name, m))
+            continue;
+        moosec_symtab columns;
+        moosec_symtab_init_sized(&columns, s->arena, m->fields.len);
+        for (size_t j = 0; j < m->fields.len; j++) {
+            moosec_field *f = m->fields.items[j];
+            moosec_field *other = moosec_symtab_put(&columns, lower(s->arena, f->name), f);
+            if (other && strcmp(other->name, f->name) != 0) {
+                moosec_error(s->diag, f->loc,
+                             "fields '%s' and '%s' of model '%s' differ only in case: as "
+                             "columns of table '%s' SQLite would take them for one",
+                             other->name, f->name, m->name, t->name);
+                moosec_note(s->diag, other->loc, "'%s' is declared here", other->name);
+            }
+        }
+    }
+}
+
 void moosec__sema_tables(moosec_sema *s) {
     for (size_t i = 0; i < s->schema->tables.len; i++) {
         moosec_table *t = s->schema->tables.items[i];
