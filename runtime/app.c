@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app_internal.h"
+#include "sink.h"
 #include "config.h"
 #include "log.h"
 #include "moose/error.h"
@@ -208,6 +209,14 @@ int moose_app_start(moose_app *app, char *errstr, size_t errstr_size) {
         }
         app->runners[app->nrunners++] = r;
     }
+    if (rc == 0) {
+        /* Sinks last: what the transforms produce has somewhere to go as soon as it exists. */
+        moose__sinks_config sc = {.kafka = app->kafka, .app = d, .tables_url = app->cfg.tables,
+                                  .dlq_producer = app->producer, .metrics = app->metrics};
+        app->sinks = moose__sinks_start(&sc, errstr, errstr_size);
+        if (!app->sinks)
+            rc = MOOSE_ESCHEMA;
+    }
     app->started = true;
 done:
     pthread_mutex_unlock(&app->lock);
@@ -225,6 +234,9 @@ void moose_app_stop(moose_app *app) {
         moose__transform_request_stop(app->runners[i]);
     for (size_t i = 0; i < app->nrunners; i++)
         moose__transform_join(app->runners[i]);
+    /* After the transforms: their last outputs are in the topics, and the sinks deliver them. */
+    moose__sinks_stop(app->sinks);
+    app->sinks = NULL;
     free(app->runners);
     app->runners = NULL;
     app->nrunners = 0;

@@ -31,6 +31,7 @@ struct moose_app {
     pthread_mutex_t lock; /* guards what follows */
     moose__transform_runner **runners; /* one per transform while started */
     size_t nrunners;
+    struct moose__sinks *sinks; /* one table sink per destination table while started */
     bool started;
 };
 

@@ -25,14 +25,6 @@ int moose__cli_run(const moose__cli *cli) {
         fprintf(stderr, "%s: %s\n", cli->prog, errstr);
         return MOOSE__EXIT_FAILED;
     }
-    for (uint32_t i = 0; i < cli->desc->nstreams; i++) {
-        const moose_stream_desc *s = cli->desc->streams[i];
-        if (s->destination)
-            moose__log(MOOSE__LOG_WARN, "run", NULL,
-                       "table sinks are not available in this build: stream %s is not "
-                       "delivered to table %s",
-                       s->name, s->destination->name);
-    }
     if (moose_app_start(app, errstr, sizeof errstr) != 0) {
         fprintf(stderr, "%s: %s\n", cli->prog, errstr);
         moose_app_close(app);
