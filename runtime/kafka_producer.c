@@ -584,6 +584,7 @@ void moose__producer_close(moose__producer *p) {
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(p->rk, 1000);
     p->stop = 1;
+    rd_kafka_yield(p->rk); /* wakes the delivery thread out of its poll at once */
     pthread_join(p->poller, NULL);
     rd_kafka_poll(p->rk, 0);
     prod_topic *t = p->topics;

@@ -402,6 +402,62 @@ static void test_keyed_producer(void **state) {
     tt_rmdir(dir);
 }
 
+typedef struct last_outcome {
+    pthread_mutex_t mu;
+    int calls;
+    int status;
+    char message[256];
+} last_outcome;
+
+static void remember_cb(int status, int32_t partition, int64_t offset, const char *message,
+                        void *opaque) {
+    (void)partition;
+    (void)offset;
+    last_outcome *o = opaque;
+    pthread_mutex_lock(&o->mu);
+    o->calls++;
+    o->status = status;
+    snprintf(o->message, sizeof(o->message), "%s", message ? message : "");
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* Queue full while the broker is away, and a record still queued at close is reported, not lost. */
+static void test_queue_full_and_closed(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *owner = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(owner, "held", 1, 0, err, sizeof(err)), 0);
+    const char *props[] = {"queue.buffering.max.messages=1", "moose.send.timeout.ms=300", NULL};
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND, props);
+    assert_non_null(k);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    assert_non_null(p);
+    rd_kafka_mock_broker_set_down(moose__embedded_cluster(owner->owned), 1);
+
+    last_outcome o = {.calls = 0};
+    pthread_mutex_init(&o.mu, NULL);
+    assert_int_equal(moose__producer_send(p, "held", 0, "a", 1, "1", 1, remember_cb, &o), 0);
+    assert_int_equal(moose__producer_send(p, "held", 0, "b", 1, "2", 1, remember_cb, &o),
+                     MOOSE_EQUEUEFULL);
+    assert_int_equal(moose__producer_send_sync(p, "held", "c", 1, "3", 1, NULL, NULL, err,
+                                               sizeof(err)),
+                     MOOSE_EQUEUEFULL);
+    assert_string_equal(err, "cannot send a record to topic 'held': producer queue is full");
+    assert_int_equal(moose__producer_flush(p, 200), MOOSE_ETIMEDOUT);
+    assert_int_equal(moose__producer_in_flight(p), 1);
+    assert_int_equal(o.calls, 0);
+
+    moose__producer_close(p);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.status, MOOSE_ECLOSED);
+    assert_non_null(strstr(o.message, "broker did not acknowledge the record on topic 'held': "));
+    rd_kafka_mock_broker_set_up(moose__embedded_cluster(owner->owned), 1);
+    moose__kafka_close(k);
+    moose__kafka_close(owner);
+    tt_rmdir(dir);
+}
+
 /* ---- log ---- */
 
 static void test_log_lines_and_rate_limit(void **state) {
@@ -471,6 +527,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_broker_command),
         cmocka_unit_test(test_admin_request_times_out_clearly),
         cmocka_unit_test(test_keyed_producer),
+        cmocka_unit_test(test_queue_full_and_closed),
         cmocka_unit_test(test_log_lines_and_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
