@@ -88,6 +88,31 @@ static void check_length(moosec_sema *s, moosec_field *f, const moosec_attr *a) 
     f->length_max = hi->i;
 }
 
+/* Decimal(p, s): at most s digits after the point and p - s before it. */
+static bool decimal_fits(moosec_sema *s, const moosec_type *t, const moosec_value *v,
+                         const char *what) {
+    const char *p = v->text;
+    if (strpbrk(p, "eE")) {
+        moosec_error(s->diag, v->loc, "%s for Decimal must be written without an exponent", what);
+        return false;
+    }
+    if (*p == '-')
+        p++;
+    while (*p == '0' && p[1] >= '0' && p[1] <= '9')
+        p++;
+    const char *dot = strchr(p, '.');
+    int int_digits = (int)(dot ? (size_t)(dot - p) : strlen(p));
+    int frac_digits = dot ? (int)strlen(dot + 1) : 0;
+    if (int_digits == 1 && *p == '0')
+        int_digits = 0;
+    if (frac_digits > t->decimal_scale || int_digits > t->decimal_precision - t->decimal_scale) {
+        moosec_error(s->diag, v->loc, "%s %s does not fit in Decimal(%d, %d)", what, v->text,
+                     t->decimal_precision, t->decimal_scale);
+        return false;
+    }
+    return true;
+}
+
 static void check_range(moosec_sema *s, moosec_field *f, const moosec_attr *a) {
     const moosec_type *t = &f->type;
     if (!kind_is_number(t->kind)) {
@@ -115,6 +140,9 @@ static void check_range(moosec_sema *s, moosec_field *f, const moosec_attr *a) {
                 return;
             }
             if (!integer_fits(s, t, v, "@range bound"))
+                return;
+        } else if (t->kind == MOOSEC_TYPE_DECIMAL) {
+            if (!decimal_fits(s, t, v, "@range bound"))
                 return;
         } else if (t->kind == MOOSEC_TYPE_FLOAT32 && fabs(v->f) > FLT_MAX) {
             moosec_error(s->diag, v->loc, "@range bound %s does not fit in Float32", v->text);
@@ -277,30 +305,6 @@ static bool default_in_range(moosec_sema *s, const moosec_field *f, const moosec
     return true;
 }
 
-/* Decimal(p, s): at most s digits after the point and p - s before it. */
-static bool decimal_fits(moosec_sema *s, const moosec_type *t, const moosec_value *v) {
-    const char *p = v->text;
-    if (strpbrk(p, "eE")) {
-        moosec_error(s->diag, v->loc, "@default for Decimal must be written without an exponent");
-        return false;
-    }
-    if (*p == '-')
-        p++;
-    while (*p == '0' && p[1] >= '0' && p[1] <= '9')
-        p++;
-    const char *dot = strchr(p, '.');
-    int int_digits = (int)(dot ? (size_t)(dot - p) : strlen(p));
-    int frac_digits = dot ? (int)strlen(dot + 1) : 0;
-    if (int_digits == 1 && *p == '0')
-        int_digits = 0;
-    if (frac_digits > t->decimal_scale || int_digits > t->decimal_precision - t->decimal_scale) {
-        moosec_error(s->diag, v->loc, "@default %s does not fit in Decimal(%d, %d)", v->text,
-                     t->decimal_precision, t->decimal_scale);
-        return false;
-    }
-    return true;
-}
-
 static bool check_default_scalar(moosec_sema *s, const moosec_field *f, const moosec_value *v,
                                  pcre2_code *re) {
     const moosec_type *t = &f->type;
@@ -345,7 +349,7 @@ static bool check_default_scalar(moosec_sema *s, const moosec_field *f, const mo
     case MOOSEC_TYPE_DECIMAL:
         if (v->kind != MOOSEC_VALUE_INT && v->kind != MOOSEC_VALUE_FLOAT)
             return wrong_kind(s, t, v, "a number");
-        return decimal_fits(s, t, v) && default_in_range(s, f, v);
+        return decimal_fits(s, t, v, "@default") && default_in_range(s, f, v);
     case MOOSEC_TYPE_DATETIME:
         if (v->kind != MOOSEC_VALUE_STRING)
             return wrong_kind(s, t, v, "an RFC 3339 string (\"2024-03-20T12:00:00Z\")");
