@@ -43,8 +43,13 @@ static void diag_show_line(FILE *out, moosec_loc loc) {
         while (to < len && ((unsigned char)line[to] & 0xC0) == 0x80)
             to++;
     }
-    const char *before = from > 0 ? "..." : "";
-    fprintf(out, " %s%.*s%s\n ", before, (int)(to - from), line + from, to < len ? "..." : "");
+    fprintf(out, " %s", from > 0 ? "..." : "");
+    /* control characters (a NUL, an escape sequence) would garble the terminal: '?' instead */
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = (unsigned char)line[i];
+        fputc((c < 0x20 && c != '\t') || c == 0x7f ? '?' : c, out);
+    }
+    fprintf(out, "%s\n ", to < len ? "..." : "");
     fputs(from > 0 ? "   " : "", out);
     for (size_t i = from; i < col_off && i < to; i++) {
         unsigned char c = (unsigned char)line[i];

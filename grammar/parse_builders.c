@@ -21,10 +21,16 @@ moosec_yyltype moosec_parse_span(moosec_yyltype a, moosec_yyltype b) {
 size_t moosec_parse_describe_token(const moosec_parse_state *st, moosec_token_show show,
                                    const char *alias, moosec_yyltype loc, char *buf,
                                    size_t size) {
-    const char *text = st->src->text + loc.begin;
+    /* at most 40 bytes of the token, control characters shown as '?' */
+    char text[41];
     int len = (int)(loc.end - loc.begin);
     if (len > 40)
         len = 40;
+    for (int i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)st->src->text[loc.begin + (uint32_t)i];
+        text[i] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+    }
+    text[len] = '\0';
     int n;
     switch (show) {
     case MOOSEC_SHOW_QUOTED:
@@ -248,7 +254,10 @@ int moosec_lex_string(moosec_parse_state *st, union MOOSEC_YYSTYPE *val, moosec_
                 i++;
                 continue;
             }
-            if (c < 0x20) {
+            if (c == 0) {
+                moosec_loc at = {st->src, loc.begin + 1 + (uint32_t)i, loc.begin + 2 + (uint32_t)i};
+                moosec_lex_error(st, at, "NUL character in string literal");
+            } else if (c < 0x20) {
                 moosec_loc at = {st->src, loc.begin + 1 + (uint32_t)i, loc.begin + 2 + (uint32_t)i};
                 moosec_lex_error(st, at,
                              "control character 0x%02x in string literal (write it as \\u%04x)",
