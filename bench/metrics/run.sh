@@ -1,54 +1,84 @@
 #!/usr/bin/env bash
-# Runs bench_metrics and writes its figures into docs/BENCHMARKS.md, between
-# the "metrics" markers (the rest of the file belongs to other benchmarks).
-#   bench/metrics/run.sh [BUILD_DIR] [OPS]
+# Runs the metrics benchmarks and writes their figures into docs/BENCHMARKS.md
+# under the "## Metrics" heading (only that section is replaced: from the
+# heading to the next "## ").
+#   bench/metrics/run.sh [BUILD_DIR] [OPS per thread] [PIPELINE_RECORDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root=$PWD
 build=${1:-build}
 ops=${2:-50000000}
-bin=$build/bench/metrics/bench_metrics
-[ -x "$bin" ] || { echo "run.sh: $bin not found; build first (cmake --build $build)" >&2; exit 2; }
+records=${3:-100000}
+rounds=${4:-5}
+micro=$build/bench/metrics/bench_metrics
+pipeline=$build/bench/metrics/bench_pipeline_metrics
+for bin in "$micro" "$pipeline"; do
+  [ -x "$bin" ] || { echo "run.sh: $bin not found; build first (cmake --build $build)" >&2; exit 2; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-table=$("$bin" "$ops")
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-type=$(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" | cut -d= -f2)
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+micro_table=$("$micro" "$ops")
+# The pipeline runs in a scratch folder: the embedded broker keeps its address file there.
+pipeline_table=$(cd "$tmp" && "$root/$pipeline" "$records" "$rounds" 2>"$tmp/rounds.txt")
+load_after=$(cut -d' ' -f1 /proc/loadavg)
 
-section=$(cat <<MD
-<!-- metrics:begin (written by bench/metrics/run.sh) -->
-## Metrics: the cost of recording
+cpu_model=$(lscpu | awk -F: '/Model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }')
+compiler=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+compiler_version=$("$compiler" --version | head -1)
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
 
-What one call costs on the hot path, in nanoseconds, measured by
-\`bench/metrics/bench_metrics $ops\` ($ops calls per thread) on $(date -u +%Y-%m-%d),
-$cpu, $(nproc) cores, load average $load, build type $type.
-"2 threads" runs two threads at once on the same component; each thread's figure is shown.
+cat > "$tmp/section" <<MD
+## Metrics
 
-$table
+### Recording, per call
 
-How to read it:
+What one call costs on the hot path, in nanoseconds: \`bench_metrics $ops\`
+($ops calls per thread, after a warm-up). "2 threads" runs two threads at once
+on the same component and shows each thread's time per call.
+
+$micro_table
+
 - A counter increment is one relaxed atomic add into the calling thread's own
-  stripe (cache line), so two threads never fight over a line; the
-  "shared atomic" row is what a single counter would cost instead. On a
-  machine whose cores are busy with other work, two threads share the cores
-  and each thread's time per call grows for every row, the plain increment too.
+  stripe (cache line): threads never share a line, where a single shared
+  counter (the second row) would bounce between cores.
 - A latency record touches three atomics (bucket, sum, max) of a log-linear
   histogram; percentiles are computed only when someone reads them.
-- Timing a latency needs two clock reads; on this machine a clock read costs
-  more than the record itself, so per-record timers are the expensive part.
-<!-- metrics:end -->
+- Timing a latency takes two clock reads, which cost more than the record.
+- With 2 cores shared with other work, a second thread mostly waits for a
+  core: every row slows alike there, the plain increment too.
+
+### The pipeline, metrics on and off
+
+\`bench_pipeline_metrics $records $rounds\`: the engine's fixture app
+(raw, 2 partitions -> transform to_float -> out) on the embedded Kafka
+cluster; each round pushes $records records with \`moose_write_async()\`
+and waits until all are in the output topic, once with metrics and once
+with \`MOOSE_METRICS=off\` (no components: recording is a NULL check),
+alternating which goes first.
+
+$pipeline_table
+
+Rounds:
+\`\`\`
+$(cat "$tmp/rounds.txt")
+\`\`\`
+
+- Machine: $(nproc) CPUs, ${cpu_model}; $(uname -sr); load average ${load_before} before, ${load_after} after
+- Compiler: ${compiler_version}, CMAKE_BUILD_TYPE=${build_type}
+- Command: \`bench/metrics/run.sh $build $ops $records $rounds\`
+- Measured: $(date -u +%Y-%m-%d)
+
 MD
-)
 
 doc=docs/BENCHMARKS.md
-[ -f "$doc" ] || printf '# Benchmarks\n' > "$doc"
-if grep -q '<!-- metrics:begin' "$doc"; then
-  # Replace the old section, keep everything around it.
-  awk -v new="$section" '
-    /<!-- metrics:begin/ { print new; skip = 1; next }
-    /<!-- metrics:end -->/ { skip = 0; next }
-    !skip { print }' "$doc" > "$doc.tmp"
-  mv "$doc.tmp" "$doc"
-else
-  printf '\n%s\n' "$section" >> "$doc"
-fi
-echo "run.sh: wrote the metrics section of $doc"
+[ -f "$doc" ] || printf '# Benchmarks\n\n' > "$doc"
+awk -v section="$tmp/section" '
+  function emit() { while ((getline line < section) > 0) print line; done = 1 }
+  /^## Metrics[ \t]*$/ { emit(); skip = 1; next }
+  skip && /^## / { skip = 0 }
+  !skip { print }
+  END { if (!done) { print ""; emit() } }
+' "$doc" > "$tmp/doc" && cat "$tmp/doc" > "$doc"
+echo "wrote the \"Metrics\" section of $doc"
