@@ -2,6 +2,7 @@
  * The HTTP endpoints, the Prometheus exposition (checked by promtool), and
  * the `APP metrics` / `APP health` printers against a live server.
  */
+#define _XOPEN_SOURCE 700 /* posix_openpt: the status line's terminal form needs a terminal */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +453,33 @@ static void test_status_line(void **state) {
     fclose(out);
 }
 
+static void test_status_line_on_a_terminal(void **state) {
+    fixture *f = *state;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    FILE *tty = fopen(ptsname(master), "w");
+    assert_non_null(tty);
+    moose__status *st = moose__status_start(f->reg, tty, 3600 * 1000);
+    assert_non_null(st);
+    moose__status_stop(st);
+    fclose(tty);
+    /* Everything written is buffered in the terminal; once drained, read() fails (EIO). */
+    char got[512];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof got - 1 && (n = read(master, got + len, sizeof got - 1 - len)) > 0)
+        len += (size_t)n;
+    close(master);
+    got[len] = '\0';
+    char line[256], want[300];
+    moose__status_format(f->reg, line, sizeof line);
+    /* Back to the line's start, erase it, draw; the terminal adds \r to the final newline. */
+    snprintf(want, sizeof want, "\r\033[K%s\r\n", line);
+    assert_string_equal(got, want);
+}
+
 #define T(fn) cmocka_unit_test(fn)
 
 int main(void) {
@@ -463,6 +492,7 @@ int main(void) {
         T(test_validation_endpoint),      T(test_other_paths_and_methods),
         T(test_cli_metrics_table),        T(test_cli_health),
         T(test_cli_unreachable),          T(test_status_line),
+        T(test_status_line_on_a_terminal),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
