@@ -162,6 +162,13 @@ moose_app *moose__app_open(const moose_app_desc *desc, const moose_config *cfg,
         goto fail;
     if (moose__app_watch_readers(app, app->producer, NULL, errstr, errstr_size) != 0)
         goto fail;
+    /* Health says broker_down only if someone asks the broker: the sampler does, every 5 s. */
+    moose__metrics_set_broker_probe(app->metrics, moose__metrics_kafka_probe,
+                                    moose__producer_handle(app->producer), 0);
+    if (moose__metrics_start_sampler(app->metrics) != 0) {
+        snprintf(errstr, errstr_size, "app %s: cannot start the metrics sampler", desc->name);
+        goto fail;
+    }
     if (app->cfg.http) {
         app->http = moose__http_start(app->metrics, app->cfg.http, errstr, errstr_size);
         if (!app->http)
@@ -249,6 +256,8 @@ void moose_app_close(moose_app *app) {
         return;
     moose_app_stop(app);
     atomic_store(&app->closed, true);
+    /* The probe uses the producer's handle: it must be gone before the producer. */
+    moose__metrics_set_broker_probe(app->metrics, NULL, NULL, 0);
     moose__producer_close(app->producer);
     moose__http_stop(app->http);
     moose__metrics_registry_free(app->metrics);
