@@ -3,7 +3,8 @@
 #   1. gcc build, every test (ctest)
 #   2. clang build with warnings as errors
 #   3. ASan + UBSan build, every test
-#   4. libFuzzer targets, each for a bounded time
+#   4. valgrind memcheck of the end-to-end tests (label memcheck, gcc build)
+#   5. libFuzzer targets, each for a bounded time
 # MOOSE_TEST_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ step "gcc build and tests"
 # Tests ON explicitly: scripts/demo.sh may have configured build/ without them (no cmocka yet).
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DMOOSE_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" -LE memcheck
 
 if [ "${MOOSE_TEST_QUICK:-0}" = 1 ]; then
   exit 0
@@ -34,6 +35,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DMOO
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE nosan
+
+step "valgrind memcheck (no leaks, no invalid accesses)"
+ctest --test-dir build --output-on-failure -L memcheck
 
 step "fuzz targets (bounded runs)"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMOOSE_FUZZ=ON \

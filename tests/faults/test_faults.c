@@ -1,0 +1,353 @@
+/*
+ * Broker faults while a pipeline runs: orders are written (keyed), the
+ * `deliver` transform filters, refuses or passes each, and the table sink
+ * keeps the deliveries in SQLite. Each test injects one fault from
+ * librdkafka's mock cluster (the embedded broker this process owns) in the
+ * middle of the writes, lifts it, and then checks the promise:
+ *   - every delivery in the table exactly once, none missing, none extra;
+ *   - every write the app acknowledged was delivered (all writes succeed);
+ *   - in = out + filtered + DLQ for the transform, in = out + DLQ for the sink,
+ *     and the write side produced every order;
+ *   - health reported the fault while it lasted, where the fault is one a
+ *     client can see (the broker gone, a partition without a leader).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app_internal.h"
+#include "faults.moose.h"
+#include "faults_util.h"
+#include "kafka_internal.h"
+#include "moose/error.h"
+#include "moose/metrics.h"
+#include "sink.h"
+
+enum {
+    ORDERS = 300,            /* written per test */
+    FAULT_AT = 100,          /* the fault starts once this many were written */
+    FAULT_MS = 3000,         /* and lasts this long */
+    DELIVERY_TIMEOUT_MS = 90000,
+};
+
+/* One running pipeline: the app (transforms) and its table sinks. */
+typedef struct pipeline {
+    moose_app *app;
+    moose__sinks *sinks; /* NULL when moose_app_start() already runs the sinks */
+    rd_kafka_mock_cluster_t *mock;
+    char db[128];
+    char tables[160];
+} pipeline;
+
+/* The writer thread: orders 0..ORDERS-1 in order, synchronously. */
+typedef struct writer {
+    moose_app *app;
+    atomic_int written;
+    atomic_int failed;
+    char first_failure[256];
+} writer;
+
+static void *write_orders(void *arg) {
+    writer *w = arg;
+    moose_errors errs;
+    moose_errors_init(&errs);
+    for (int64_t i = 0; i < ORDERS; i++) {
+        char id[32];
+        faults_order_id(id, sizeof id, i);
+        Order o = {{id, strlen(id)}, i};
+        moose_errors_clear(&errs);
+        int rc = orders_write(w->app, &o, &errs);
+        if (rc != 0 && atomic_fetch_add(&w->failed, 1) == 0)
+            snprintf(w->first_failure, sizeof w->first_failure, "%s: %s", id,
+                     moose_strerror(rc));
+        atomic_fetch_add(&w->written, 1);
+    }
+    moose_errors_free(&errs);
+    return NULL;
+}
+
+static void pipeline_open(pipeline *p, const char *name) {
+    memset(p, 0, sizeof *p);
+    snprintf(p->db, sizeof p->db, "%s.db", name);
+    snprintf(p->tables, sizeof p->tables, "sqlite:%s", p->db);
+    unlink(p->db);
+    moose_config cfg = {.brokers = "embedded", .tables = p->tables, .log_level = "error"};
+    char err[512] = "";
+    p->app = moose_app_open(&faults_app, &cfg, err, sizeof err);
+    if (!p->app)
+        fail_msg("moose_app_open: %s", err);
+    if (!p->app->kafka->owned)
+        fail_msg("the embedded broker should run in this process (is another test's running?)");
+    p->mock = moose__embedded_cluster(p->app->kafka->owned);
+    assert_non_null(p->mock);
+}
+
+static void pipeline_start(pipeline *p) {
+    char err[512] = "";
+    if (moose_app_start(p->app, err, sizeof err) != 0)
+        fail_msg("moose_app_start: %s", err);
+    /* Until moose_app_start() runs the sinks itself, start them the way APP run will. */
+    moose_metrics m;
+    if (moose_sink_metrics(p->app, DeliveryTable_table.name, &m) == MOOSE_ENOTFOUND) {
+        moose__sinks_config sc = {
+            .kafka = p->app->kafka,
+            .app = &faults_app,
+            .tables_url = p->tables,
+            .batch_ms = 200,
+            .metrics = p->app->metrics,
+        };
+        p->sinks = moose__sinks_start(&sc, err, sizeof err);
+        if (!p->sinks)
+            fail_msg("moose__sinks_start: %s", err);
+    }
+}
+
+static void pipeline_close(pipeline *p) {
+    if (!p->app)
+        return;
+    moose_app_stop(p->app);
+    moose__sinks_stop(p->sinks);
+    moose_app_close(p->app);
+    unlink(p->db);
+    memset(p, 0, sizeof *p);
+}
+
+/* The pipeline of the running test: closed by the teardown even when an assertion failed. */
+static pipeline current;
+
+static int close_current(void **state) {
+    (void)state;
+    pipeline_close(&current);
+    return 0;
+}
+
+/* The worst health seen while a fault lasted, and whether a reason named it. */
+typedef struct health_seen {
+    moose_health_status worst;
+    bool broker_down;
+    bool any_reason;
+    char first_reason[256];
+} health_seen;
+
+static void sample_health(moose_app *app, health_seen *seen) {
+    moose_health h;
+    if (moose_app_health(app, &h) != 0)
+        return;
+    if (h.status > seen->worst)
+        seen->worst = h.status;
+    for (uint32_t i = 0; i < h.nreasons; i++) {
+        if (h.reasons[i].code == MOOSE_HEALTH_BROKER_DOWN)
+            seen->broker_down = true;
+        if (!seen->any_reason)
+            snprintf(seen->first_reason, sizeof seen->first_reason, "%s: %s",
+                     moose_health_reason_name(h.reasons[i].code), h.reasons[i].message);
+        seen->any_reason = true;
+    }
+}
+
+/* Samples health every 100 ms for MS milliseconds. */
+static void watch_health(moose_app *app, int ms, health_seen *seen) {
+    int64_t until = faults_now_ms() + ms;
+    while (faults_now_ms() < until) {
+        sample_health(app, seen);
+        faults_sleep_ms(100);
+    }
+}
+
+typedef struct fault {
+    const char *name;
+    /* Before the consumers join (JoinGroup faults), or else after FAULT_AT writes. */
+    bool before_start;
+    void (*inject)(rd_kafka_mock_cluster_t *mock);
+    void (*lift)(rd_kafka_mock_cluster_t *mock); /* NULL: the fault wears off by itself */
+    bool health_must_see_broker_down;
+    bool health_must_degrade;
+    int hold_ms; /* how long the fault lasts (0: FAULT_MS) */
+} fault;
+
+/* The stage counters settle once the last record went through: poll until they add up. */
+static void assert_accounting(moose_app *app) {
+    int64_t deadline = faults_now_ms() + 30000;
+    moose_metrics s, t, k;
+    for (;;) {
+        assert_int_equal(moose_stream_metrics(app, orders_stream.name, &s), 0);
+        assert_int_equal(moose_transform_metrics(app, deliver_transform.name, &t), 0);
+        assert_int_equal(moose_sink_metrics(app, DeliveryTable_table.name, &k), 0);
+        bool settled = t.records_in >= ORDERS &&
+                       t.records_in == t.records_out + t.filtered + t.dlq &&
+                       k.records_in >= (uint64_t)faults_expected_rows(ORDERS) &&
+                       k.records_in == k.records_out + k.dlq;
+        if (settled || faults_now_ms() > deadline)
+            break;
+        faults_sleep_ms(200);
+    }
+    printf("# stream %s: in %llu out %llu invalid %llu dlq %llu retries %llu\n",
+           orders_stream.name, (unsigned long long)s.records_in,
+           (unsigned long long)s.records_out, (unsigned long long)s.invalid,
+           (unsigned long long)s.dlq, (unsigned long long)s.retries);
+    printf("# transform %s: in %llu out %llu filtered %llu dlq %llu\n", deliver_transform.name,
+           (unsigned long long)t.records_in, (unsigned long long)t.records_out,
+           (unsigned long long)t.filtered, (unsigned long long)t.dlq);
+    printf("# sink %s: in %llu out %llu dlq %llu retries %llu\n", DeliveryTable_table.name,
+           (unsigned long long)k.records_in, (unsigned long long)k.records_out,
+           (unsigned long long)k.dlq, (unsigned long long)k.retries);
+    /* Every order was produced once by the write side. */
+    assert_int_equal(s.records_out, ORDERS);
+    assert_int_equal(s.dlq, 0);
+    /* At least once: a record may be seen twice after a fault, but the sums always hold. */
+    assert_true(t.records_in >= ORDERS);
+    assert_int_equal(t.records_in, t.records_out + t.filtered + t.dlq);
+    assert_true(t.filtered >= ORDERS / 10);
+    assert_true(t.dlq >= ORDERS / 10);
+    assert_true(k.records_in >= (uint64_t)faults_expected_rows(ORDERS));
+    assert_int_equal(k.records_in, k.records_out + k.dlq);
+    assert_int_equal(k.dlq, 0);
+}
+
+static void run_fault(const fault *f) {
+    pipeline *p = &current;
+    pipeline_open(p, f->name);
+    if (f->before_start && f->inject)
+        f->inject(p->mock);
+    pipeline_start(p);
+
+    writer w = {.app = p->app};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_orders, &w), 0);
+    while (atomic_load(&w.written) < FAULT_AT)
+        faults_sleep_ms(10);
+
+    health_seen seen = {0};
+    if (!f->before_start && f->inject)
+        f->inject(p->mock);
+    watch_health(p->app, f->hold_ms ? f->hold_ms : FAULT_MS, &seen);
+    if (f->lift)
+        f->lift(p->mock);
+    pthread_join(th, NULL);
+    printf("# %s: worst health while it lasted: %s%s%s\n", f->name,
+           moose_health_status_name(seen.worst), seen.any_reason ? ", " : "",
+           seen.first_reason);
+
+    if (atomic_load(&w.failed) != 0)
+        fail_msg("%d writes failed; the first: %s", atomic_load(&w.failed), w.first_failure);
+    assert_int_equal(moose_app_flush(p->app, 30000), 0);
+
+    int64_t want = faults_expected_rows(ORDERS);
+    int64_t got = faults_wait_rows(p->db, want, DELIVERY_TIMEOUT_MS);
+    /* A little longer, so a late duplicate or stray row would show. */
+    faults_sleep_ms(500);
+    char why[512] = "";
+    if (!faults_table_exact(p->db, ORDERS, why, sizeof why))
+        fail_msg("%s: after the fault, %lld of %lld rows: %s", f->name, (long long)got,
+                 (long long)want, why);
+    assert_accounting(p->app);
+
+    if (f->health_must_see_broker_down && !seen.broker_down)
+        fail_msg("%s: health never said broker_down while the broker was down (worst: %s)",
+                 f->name, moose_health_status_name(seen.worst));
+    if (f->health_must_degrade && seen.worst == MOOSE_HEALTHY)
+        fail_msg("%s: health stayed healthy during the fault", f->name);
+    pipeline_close(p);
+}
+
+/* ---- the faults ---- */
+
+static void broker_down(rd_kafka_mock_cluster_t *m) {
+    assert_int_equal(rd_kafka_mock_broker_set_down(m, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+static void broker_up(rd_kafka_mock_cluster_t *m) {
+    assert_int_equal(rd_kafka_mock_broker_set_up(m, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+/* Kafka protocol API keys (librdkafka keeps its names for them private). */
+enum { API_PRODUCE = 0, API_FETCH = 1, API_METADATA = 3, API_OFFSET_COMMIT = 8, API_JOIN_GROUP = 11 };
+
+static void push_errors(rd_kafka_mock_cluster_t *m, int16_t api, rd_kafka_resp_err_t err,
+                        size_t n) {
+    rd_kafka_resp_err_t errs[16];
+    for (size_t i = 0; i < n; i++)
+        errs[i] = err;
+    rd_kafka_mock_push_request_errors_array(m, api, n, errs);
+}
+
+static void produce_errors(rd_kafka_mock_cluster_t *m) {
+    push_errors(m, API_PRODUCE, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 8);
+}
+static void fetch_errors(rd_kafka_mock_cluster_t *m) {
+    push_errors(m, API_FETCH, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 8);
+}
+static void offset_commit_errors(rd_kafka_mock_cluster_t *m) {
+    push_errors(m, API_OFFSET_COMMIT, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, 8);
+}
+static void join_group_errors(rd_kafka_mock_cluster_t *m) {
+    push_errors(m, API_JOIN_GROUP, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, 4);
+}
+static void metadata_errors(rd_kafka_mock_cluster_t *m) {
+    push_errors(m, API_METADATA, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, 8);
+}
+
+/* Every partition of the orders and deliveries topics loses its leader, then gets it back. */
+static void set_leaders(rd_kafka_mock_cluster_t *m, int32_t leader) {
+    const moose_stream_desc *streams[] = {&orders_stream, &deliveries_stream};
+    for (size_t s = 0; s < 2; s++)
+        for (int32_t part = 0; part < (int32_t)streams[s]->parallelism; part++)
+            assert_int_equal(
+                rd_kafka_mock_partition_set_leader(m, streams[s]->topic, part, leader),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+static void leaders_lost(rd_kafka_mock_cluster_t *m) { set_leaders(m, -1); }
+static void leaders_back(rd_kafka_mock_cluster_t *m) { set_leaders(m, 1); }
+
+static void rtt_up(rd_kafka_mock_cluster_t *m) {
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(m, 1, 300), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+static void rtt_down(rd_kafka_mock_cluster_t *m) {
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(m, 1, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+#define FAULT_TEST(fn, ...)                                                                    \
+    static void fn(void **state) {                                                             \
+        (void)state;                                                                           \
+        static const fault f = {#fn, __VA_ARGS__};                                             \
+        run_fault(&f);                                                                         \
+    }
+
+FAULT_TEST(no_fault, false, NULL, NULL, false, false, 0)
+/* The health probe asks the broker every 5 s: a shorter outage may pass unseen. */
+FAULT_TEST(broker_down_and_up, false, broker_down, broker_up, true, true, 8000)
+FAULT_TEST(produce_errors_are_retried, false, produce_errors, NULL, false, false, 0)
+FAULT_TEST(fetch_errors_are_retried, false, fetch_errors, NULL, false, false, 0)
+FAULT_TEST(offset_commit_errors_are_retried, false, offset_commit_errors, NULL, false, false, 0)
+FAULT_TEST(join_group_errors_are_retried, true, join_group_errors, NULL, false, false, 0)
+FAULT_TEST(metadata_errors_are_retried, false, metadata_errors, NULL, false, false, 0)
+FAULT_TEST(partitions_without_leader, false, leaders_lost, leaders_back, false, false, 0)
+FAULT_TEST(slow_broker, false, rtt_up, rtt_down, false, false, 0)
+
+int main(int argc, char **argv) {
+    const struct CMUnitTest all[] = {
+        cmocka_unit_test_teardown(no_fault, close_current),
+        cmocka_unit_test_teardown(broker_down_and_up, close_current),
+        cmocka_unit_test_teardown(produce_errors_are_retried, close_current),
+        cmocka_unit_test_teardown(fetch_errors_are_retried, close_current),
+        cmocka_unit_test_teardown(offset_commit_errors_are_retried, close_current),
+        cmocka_unit_test_teardown(join_group_errors_are_retried, close_current),
+        cmocka_unit_test_teardown(metadata_errors_are_retried, close_current),
+        cmocka_unit_test_teardown(partitions_without_leader, close_current),
+        cmocka_unit_test_teardown(slow_broker, close_current),
+    };
+    /* `test_faults no_fault` runs one test (what the memcheck step does). */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(all, NULL, NULL);
+}
