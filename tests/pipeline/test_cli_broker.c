@@ -1,0 +1,188 @@
+/*
+ * The app command line against a running embedded broker, as a user drives
+ * it from a shell: `APP broker`, `APP write` with bad lines, `APP tail`,
+ * `APP run --http`, `APP dlq`, `APP replay`, `APP metrics`, `APP health`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kafka.h"
+
+#define HTTP "127.0.0.1:18473"
+
+static pid_t spawn(const char *const argv[], const char *log_path, int *stdout_fd) {
+    int pipefd[2] = {-1, -1};
+    if (stdout_fd)
+        assert_int_equal(pipe(pipefd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (log < 0)
+            _exit(127);
+        dup2(log, 2);
+        dup2(stdout_fd ? pipefd[1] : log, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (stdout_fd) {
+        close(pipefd[1]);
+        *stdout_fd = pipefd[0];
+    }
+    return pid;
+}
+
+static int stop(pid_t pid) {
+    kill(pid, SIGTERM);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs CMD; stdout into OUT, stderr into ERR (either may be NULL); returns the exit status. */
+static int run(const char *cmd, char *out, size_t size, char *err, size_t err_size) {
+    char full[2048];
+    snprintf(full, sizeof full, "%s >cmd.out 2>cmd.err", cmd);
+    int st = system(full);
+    char *bufs[2] = {out, err};
+    size_t sizes[2] = {size, err_size};
+    const char *files[2] = {"cmd.out", "cmd.err"};
+    for (int i = 0; i < 2; i++) {
+        if (!bufs[i])
+            continue;
+        FILE *fp = fopen(files[i], "rb");
+        assert_non_null(fp);
+        size_t n = fread(bufs[i], 1, sizes[i] - 1, fp);
+        bufs[i][n] = '\0';
+        fclose(fp);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until FILE contains NEEDLE (up to TIMEOUT_MS); false otherwise. */
+static bool wait_for(const char *file, const char *needle, long timeout_ms) {
+    for (long waited = 0; waited < timeout_ms; waited += 100) {
+        FILE *fp = fopen(file, "rb");
+        if (fp) {
+            static char buf[1 << 16];
+            size_t n = fread(buf, 1, sizeof buf - 1, fp);
+            buf[n] = '\0';
+            fclose(fp);
+            if (strstr(buf, needle))
+                return true;
+        }
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static void the_commands_with_a_broker(void **state) {
+    (void)state;
+    unlink(MOOSE__BROKER_FILE);
+    setenv("FIXTURE_APP", "pcli", 1);
+    setenv("FIXTURE_TRANSFORM", "to_float", 1);
+    setenv("FIXTURE_PARTITIONS", "1", 1);
+    char out[16384], err[8192];
+
+    const char *broker_argv[] = {ENGINE_APP, "--log-level", "warn", "broker", NULL};
+    int broker_out;
+    pid_t broker = spawn(broker_argv, "broker.log", &broker_out);
+    FILE *bf = fdopen(broker_out, "r");
+    char bootstrap[256] = "";
+    assert_non_null(fgets(bootstrap, sizeof bootstrap, bf));
+
+    /* write: refused lines by number and reason on stderr, exit 1; the others are written */
+    FILE *in = fopen("input.jsonl", "w");
+    fputs("{\"id\":\"a\",\"data\":\"1.5\"}\n"
+          "{\"id\":\"b\",\"data\":\"\"}\n"
+          "not json\n"
+          "{\"id\":\"c\",\"data\":\"abc\"}\n",
+          in);
+    fclose(in);
+    assert_int_equal(run(ENGINE_APP " write raw input.jsonl", out, sizeof out, err, sizeof err),
+                     1);
+    assert_string_equal(err, "2: error: data: length 0 is outside [1, 64]\n"
+                             "3: error: expected an object, found 'n'\n"
+                             "2 written, 2 refused\n");
+
+    /* tail: what is in the topic, as PARTITION:OFFSET KEY VALUE */
+    const char *tail_argv[] = {ENGINE_APP, "--log-level", "warn", "tail", "raw", NULL};
+    pid_t tail = spawn(tail_argv, "tail.out", NULL);
+    assert_true(wait_for("tail.out", "0:1 c {\"id\":\"c\",\"data\":\"abc\"}\n", 30000));
+    assert_int_equal(stop(tail), 0);
+    assert_true(wait_for("tail.out", "0:0 a {\"id\":\"a\",\"data\":\"1.5\"}\n", 100));
+
+    /* run: the transform sends "abc" to the DLQ; --http serves metrics and health */
+    const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "--http", HTTP, "run", NULL};
+    pid_t app = spawn(run_argv, "run.log", NULL);
+    assert_true(wait_for("run.log", "transform failed transform=to_float key=c", 30000));
+
+    assert_int_equal(run(ENGINE_APP " metrics --http " HTTP, out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "to_float"));
+    assert_int_equal(run(ENGINE_APP " metrics --json --http " HTTP, out, sizeof out, NULL, 0), 0);
+    assert_int_equal(out[0], '{');
+    int health = run(ENGINE_APP " health --http " HTTP, out, sizeof out, NULL, 0);
+    assert_true(health == 0 || health == 1);
+    assert_int_equal(run(ENGINE_APP " metrics", out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(err, "pass the --http ADDR:PORT it was started with"));
+
+    /* dlq: both refused writes and the transform's failure, readable */
+    for (int tries = 0; tries < 50; tries++) {
+        assert_int_equal(run(ENGINE_APP " dlq raw", out, sizeof out, err, sizeof err), 0);
+        if (strstr(out, "3 entries"))
+            break;
+        sleep_ms(200);
+    }
+    assert_non_null(strstr(out, "3 entries in the dead letter queue of raw\n"));
+    assert_non_null(strstr(out, "ValidationError from write (pcli-raw)\n  key:      b\n"
+                                "  message:  data: length 0 is outside [1, 64]\n"
+                                "  error:    data: length 0 is outside [1, 64] [length]\n"
+                                "  original: {\"id\":\"b\",\"data\":\"\"}\n"));
+    assert_non_null(strstr(out, "  key:      (none)\n"));
+    assert_non_null(strstr(out, "  original: not json\n"));
+    assert_non_null(strstr(out, "TransformError from transform to_float (pcli-raw partition 0 "
+                                "offset 1)\n  key:      c\n"
+                                "  message:  data 'abc' is not a number\n"));
+
+    /* replay: the three go through raw again (and, still bad, back to the DLQ) */
+    assert_int_equal(run(ENGINE_APP " replay raw", out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "replayed 3 records from the dead letter queue into pcli-raw\n");
+    assert_int_equal(run(ENGINE_APP " replay raw", out, sizeof out, err, sizeof err), 0);
+    assert_true(strncmp(out, "replayed ", 9) == 0);
+
+    assert_int_equal(stop(app), 0);
+    assert_true(wait_for("run.log", "info run stopped", 100));
+    fclose(bf);
+    assert_int_equal(stop(broker), 0);
+
+    /* with the broker gone, commands say so instead of starting their own */
+    assert_int_equal(run(ENGINE_APP " dlq raw", out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(err, "no embedded broker is running"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_commands_with_a_broker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
