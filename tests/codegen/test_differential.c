@@ -77,11 +77,19 @@ static void gen_int(doc *d, int64_t lo, int64_t hi) {
     char buf[64];
     /* mostly plausible values; the odd ones (bounds, wrong kinds) now and then */
     switch (below(100) < 6 ? below(5) : 5) {
-    case 0:
-        snprintf(buf, sizeof buf, "%lld", (long long)lo - (below(2) ? 1 : 0));
+    case 0: /* the bound, or one past it (beyond 64 bits for Int64) */
+        if (below(2))
+            snprintf(buf, sizeof buf, "%lld", (long long)lo);
+        else if (lo == INT64_MIN)
+            snprintf(buf, sizeof buf, "-9223372036854775809");
+        else
+            snprintf(buf, sizeof buf, "%lld", (long long)lo - 1);
         break;
     case 1:
-        snprintf(buf, sizeof buf, "%lld", (long long)hi + (below(2) ? 1 : 0));
+        if (below(2))
+            snprintf(buf, sizeof buf, "%lld", (long long)hi);
+        else
+            snprintf(buf, sizeof buf, "%llu", (unsigned long long)hi + 1);
         break;
     case 2:
         snprintf(buf, sizeof buf, "%s", below(2) ? "1.0" : "1e2");
