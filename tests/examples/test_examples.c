@@ -170,21 +170,6 @@ static lines dlq_entries(const char *example, long *total) {
     return all;
 }
 
-/* Set when this build's `APP run` says it cannot deliver to tables yet. */
-static int sinks_pending;
-
-static int log_says_sinks_pending(const char *example) {
-    char path[512], buf[LINE_MAX_BYTES];
-    path_of(path, sizeof path, example, "run.log");
-    FILE *fp = fopen(path, "r");
-    int pending = 0;
-    while (fp && !pending && fgets(buf, sizeof buf, fp))
-        pending = strstr(buf, "table sinks are not available in this build") != NULL;
-    if (fp)
-        fclose(fp);
-    return pending;
-}
-
 /* Runs the demo's pipeline part once for every test below. */
 static int run_demo(void **state) {
     (void)state;
@@ -192,22 +177,9 @@ static int run_demo(void **state) {
                       " --build-dir '" MOOSE_BUILD_DIR "' --work-dir '" EXAMPLES_WORK_DIR "'";
     int rc = system(cmd);
     if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-        if (log_says_sinks_pending("user_events")) {
-            /* ctest reports this as skipped (SKIP_REGULAR_EXPRESSION), never as passed. */
-            printf("MOOSE-PENDING: APP run does not deliver to tables in this build\n");
-            sinks_pending = 1;
-            return 0;
-        }
         fprintf(stderr, "%s: exit status %d\n", cmd, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
         return -1;
     }
-    return 0;
-}
-
-static int skip_when_pending(void **state) {
-    (void)state;
-    if (sinks_pending)
-        skip();
     return 0;
 }
 
@@ -339,15 +311,15 @@ static void refused_record_lists_both_rules(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(user_event_table_holds_every_good_event, skip_when_pending),
-        cmocka_unit_test_setup(typed_write_reports_every_failing_field, skip_when_pending),
-        cmocka_unit_test_setup(user_event_dlq_keeps_both_refused_records, skip_when_pending),
-        cmocka_unit_test_setup(raw_table_holds_every_record_written, skip_when_pending),
-        cmocka_unit_test_setup(one_output_per_number, skip_when_pending),
-        cmocka_unit_test_setup(two_outputs_per_number, skip_when_pending),
-        cmocka_unit_test_setup(only_values_above_100, skip_when_pending),
-        cmocka_unit_test_setup(raw_dlq_holds_refusals_and_failed_conversions, skip_when_pending),
-        cmocka_unit_test_setup(refused_record_lists_both_rules, skip_when_pending),
+        cmocka_unit_test(user_event_table_holds_every_good_event),
+        cmocka_unit_test(typed_write_reports_every_failing_field),
+        cmocka_unit_test(user_event_dlq_keeps_both_refused_records),
+        cmocka_unit_test(raw_table_holds_every_record_written),
+        cmocka_unit_test(one_output_per_number),
+        cmocka_unit_test(two_outputs_per_number),
+        cmocka_unit_test(only_values_above_100),
+        cmocka_unit_test(raw_dlq_holds_refusals_and_failed_conversions),
+        cmocka_unit_test(refused_record_lists_both_rules),
     };
     return cmocka_run_group_tests(tests, run_demo, NULL);
 }
