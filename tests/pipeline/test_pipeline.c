@@ -4,6 +4,7 @@
  * run through a transform into the destination topics, and every way a
  * record can fail ends in the dead letter queue with the right type.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -290,6 +291,81 @@ static void records_from_other_producers_are_validated(void **state) {
     moose_app_close(app);
 }
 
+static void reject_policy_keeps_no_copy(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "preject", FIXTURE_TO_FLOAT, 1);
+    f.raw.on_invalid = MOOSE_ON_INVALID_REJECT;
+    moose_app *app = open_app(&f);
+    RawEvent bad = {{"r", 1}, {"", 0}};
+    moose_errors errs;
+    moose_errors_init(&errs);
+    assert_int_equal(moose_write(app, &f.raw, &bad, &errs), MOOSE_EVALIDATION);
+    assert_int_equal(errs.len, 1);
+    moose_errors_free(&errs);
+    /* the refusal is synchronous, DLQ copy included: had there been one, it would be there now */
+    dlq_seen s;
+    char err[512];
+    memset(&s, 0, sizeof s);
+    assert_int_equal(moose__dlq_read(app->kafka, f.raw.topic, collect_dlq, &s, NULL, err,
+                                     sizeof err),
+                     0);
+    assert_int_equal(s.n, 0);
+    moose_metrics m;
+    assert_int_equal(moose_stream_metrics(app, "raw", &m), 0);
+    assert_int_equal(m.invalid, 1);
+    assert_int_equal(m.dlq, 0);
+    moose_app_close(app);
+}
+
+typedef struct async_seen {
+    pthread_mutex_t lock;
+    int ok, failed;
+} async_seen;
+
+static void async_done(int status, const moose_errors *errs, void *opaque) {
+    (void)errs;
+    async_seen *a = opaque;
+    pthread_mutex_lock(&a->lock);
+    if (status == 0)
+        a->ok++;
+    else
+        a->failed++;
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void async_writes_report_each_outcome(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "pasync", FIXTURE_TO_FLOAT, 2);
+    moose_app *app = open_app(&f);
+    async_seen a = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char id[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "a%d", i);
+        RawEvent e = {{id, strlen(id)}, {"1", 1}};
+        assert_int_equal(moose_write_async(app, &f.raw, &e, NULL, async_done, &a), 0);
+    }
+    /* refused at once, and the callback is not called for it */
+    RawEvent bad = {{"x", 1}, {"", 0}};
+    assert_int_equal(moose_write_async(app, &f.raw, &bad, NULL, async_done, &a),
+                     MOOSE_EVALIDATION);
+    assert_int_equal(moose_app_flush(app, 30000), 0);
+    pthread_mutex_lock(&a.lock);
+    assert_int_equal(a.ok, 100);
+    assert_int_equal(a.failed, 0);
+    pthread_mutex_unlock(&a.lock);
+    util_records got = util_read_topic(app->kafka, f.raw.topic, 100, READ_TIMEOUT_MS, 500);
+    assert_int_equal(got.len, 100);
+    util_records_free(&got);
+    moose_metrics m;
+    assert_int_equal(moose_stream_metrics(app, "raw", &m), 0);
+    assert_int_equal(m.records_out, 100);
+    assert_int_equal(m.invalid, 1);
+    assert_int_equal(m.dlq, 1);
+    moose_app_close(app);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_to_one_and_every_error_path),
@@ -297,6 +373,8 @@ int main(void) {
         cmocka_unit_test(filter),
         cmocka_unit_test(fan_out),
         cmocka_unit_test(records_from_other_producers_are_validated),
+        cmocka_unit_test(reject_policy_keeps_no_copy),
+        cmocka_unit_test(async_writes_report_each_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
