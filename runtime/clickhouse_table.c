@@ -987,6 +987,20 @@ static size_t ch_read_rows(char *dest, size_t size, size_t nitems, void *opaque)
     return give;
 }
 
+/*
+ * libcurl rewinds the body when it must send it again: a keep-alive
+ * connection the server closed while idle is only found out on reuse.
+ */
+static int ch_seek_rows(void *opaque, curl_off_t offset, int origin) {
+    ch_stream *st = opaque;
+    if (offset != 0 || origin != SEEK_SET)
+        return CURL_SEEKFUNC_CANTSEEK;
+    moose__tbuf_reset(&st->ct->body);
+    st->next = 0;
+    st->sent = 0;
+    return CURL_SEEKFUNC_OK;
+}
+
 static int ch_insert(moose__table *table, const void *const *recs, size_t n, size_t base,
                      moose__table_rejects *rejects, size_t *bad_row, char *errstr,
                      size_t errstr_size) {
@@ -1002,9 +1016,13 @@ static int ch_insert(moose__table *table, const void *const *recs, size_t n, siz
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, ch_read_rows);
     curl_easy_setopt(c, CURLOPT_READDATA, &st);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, ch_seek_rows);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &st);
     int rc = ch_post(table, ct->insert_url, NULL, 0, errstr, errstr_size);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, NULL);
     curl_easy_setopt(c, CURLOPT_READDATA, NULL);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, NULL);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, NULL);
     if (ct->body.failed) {
         moose__table_errf(errstr, errstr_size, "table %s: out of memory", table->desc->name);
         return MOOSE_ENOMEM;

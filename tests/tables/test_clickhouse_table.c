@@ -287,6 +287,30 @@ static void test_credentials_never_shown(void **state) {
     assert_null(strstr(log_text, "s3cret-pw"));
 }
 
+/* The server closes idle keep-alive connections (after 2 s here): the next insert still works. */
+static void test_idle_connection_closed_by_server(void **state) {
+    (void)state;
+    fill_rows();
+    free(ch_ok("DROP TABLE IF EXISTS ch_idle"));
+    moose_table_desc desc = event_table("ch_idle");
+    moose__table *t;
+    char err[512] = "";
+    assert_int_equal(moose__table_open(url, &desc, &capture, &t, err, sizeof err), 0);
+    moose__table_rejects rejects;
+    moose__table_rejects_init(&rejects);
+    assert_int_equal(moose__table_insert(t, row_ptrs, 10, &rejects, err, sizeof err), 0);
+    struct timespec idle = {3, 0};
+    nanosleep(&idle, NULL);
+    int rc = moose__table_insert(t, row_ptrs + 10, 10, &rejects, err, sizeof err);
+    if (rc)
+        fail_msg("%s", err);
+    char *count = ch_ok("SELECT count() FROM ch_idle FINAL");
+    assert_string_equal(count, "20\n");
+    free(count);
+    moose__table_rejects_free(&rejects);
+    moose__table_close(t);
+}
+
 int main(void) {
     if (!ch_address()) {
         fprintf(stderr, "MOOSE_TEST_CLICKHOUSE (host:port of a test clickhouse-server) is not set\n");
@@ -299,6 +323,7 @@ int main(void) {
         cmocka_unit_test(test_generated_ddl_and_new_optional_column),
         cmocka_unit_test(test_schema_mismatch_is_named),
         cmocka_unit_test(test_credentials_never_shown),
+        cmocka_unit_test(test_idle_connection_closed_by_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
