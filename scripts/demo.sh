@@ -105,6 +105,7 @@ command -v sqlite3 >/dev/null || fail "the sqlite3 command is missing (scripts/d
 
 rm -rf "$work_dir"
 mkdir -p "$work_dir"
+pipelines_started=$SECONDS
 
 # start_app EXE: runs `EXE run` in the current directory, with metrics on a free
 # port, and waits until it says it is running; sets app_pid and http_addr.
@@ -239,4 +240,4 @@ done
 report "$app" raw_stream
 stop_app || fail "raw_to_processed did not stop cleanly"
 
-heading "done in $((SECONDS - started))s; everything printed is kept in $work_dir"
+heading "done in $((SECONDS - started))s ($((SECONDS - pipelines_started))s running the examples); everything printed is kept in $work_dir"
