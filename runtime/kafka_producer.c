@@ -42,7 +42,7 @@ typedef struct prod_topic {
     char *name;
     rd_kafka_topic_t *rkt;
     int32_t nparts;           /* 0 until known */
-    bool watched;
+    atomic_bool watched;      /* set once, before sends (see moose__producer_watch) */
     char **groups;
     rd_kafka_t **group_rk;    /* committed-offset readers, one per group */
     size_t ngroups;
@@ -55,13 +55,15 @@ struct moose__producer {
     moose__kafka *kafka;
     rd_kafka_t *rk;
     char *name;
-    pthread_mutex_t lock; /* topics list and back-pressure state */
-    pthread_cond_t cond;  /* signalled on every delivery report */
-    prod_topic *topics;
+    pthread_mutex_t lock; /* adding topics, and back-pressure state */
+    pthread_cond_t cond;  /* signalled by delivery reports someone waits for */
+    /* Prepended under the lock, read without it; entries live until close. */
+    prod_topic *_Atomic topics;
     pthread_t poller;
     atomic_int stop;
     atomic_int closing;
-    int64_t in_flight;
+    atomic_int_fast64_t in_flight;
+    atomic_int waiters; /* threads in flush or back-pressure waits */
 };
 
 typedef struct send_ctx {
@@ -113,12 +115,14 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     moose__producer *p = opaque;
     prod_topic *t = rd_kafka_topic_opaque(m->rkt);
-    pthread_mutex_lock(&p->lock);
-    if (t && t->watched && m->partition >= 0 && m->partition < t->nparts) {
+    /* Unwatched topics (and real clusters) take no lock here: this runs once per record. */
+    if (t && atomic_load(&t->watched) && m->partition >= 0 && m->partition < t->nparts) {
+        pthread_mutex_lock(&p->lock);
         bp_partition *bp = &t->parts[m->partition];
         int64_t bytes = (int64_t)(m->len + m->key_len) + 64;
-        bp->pending_records--;
-        bp->pending_bytes -= bytes;
+        /* Clamped: a record sent before the topic was watched was never counted. */
+        bp->pending_records = bp->pending_records > 0 ? bp->pending_records - 1 : 0;
+        bp->pending_bytes = bp->pending_bytes > bytes ? bp->pending_bytes - bytes : 0;
         if (!m->err) {
             if (m->offset + 1 > bp->log_end)
                 bp->log_end = m->offset + 1;
@@ -126,10 +130,17 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 MOOSE__LOG_WARN("producer", "out of memory tracking back-pressure topic=%s",
                                 t->name);
         }
+        atomic_fetch_sub(&p->in_flight, 1);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    } else {
+        atomic_fetch_sub(&p->in_flight, 1);
+        if (atomic_load(&p->waiters) > 0) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_broadcast(&p->cond);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    p->in_flight--;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->lock);
 
     send_ctx *ctx = m->_private;
     if (ctx) {
@@ -204,12 +215,19 @@ fail:
 
 rd_kafka_t *moose__producer_handle(moose__producer *p) { return p->rk; }
 
-/* The topic's state, created on first use. Called with p->lock held. */
-static prod_topic *topic_get(moose__producer *p, const char *name) {
-    for (prod_topic *t = p->topics; t; t = t->next)
+static prod_topic *topic_find(moose__producer *p, const char *name) {
+    for (prod_topic *t = atomic_load(&p->topics); t; t = t->next)
         if (strcmp(t->name, name) == 0)
             return t;
-    prod_topic *t = calloc(1, sizeof(*t));
+    return NULL;
+}
+
+/* The topic's state, created on first use. Called with p->lock held. */
+static prod_topic *topic_get(moose__producer *p, const char *name) {
+    prod_topic *t = topic_find(p, name);
+    if (t)
+        return t;
+    t = calloc(1, sizeof(*t));
     if (!t || !(t->name = strdup(name))) {
         free(t);
         return NULL;
@@ -221,8 +239,8 @@ static prod_topic *topic_get(moose__producer *p, const char *name) {
         free(t);
         return NULL;
     }
-    t->next = p->topics;
-    p->topics = t;
+    t->next = atomic_load(&p->topics);
+    atomic_store(&p->topics, t); /* published complete: readers walk without the lock */
     return t;
 }
 
@@ -280,7 +298,7 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
                 t->group_rk[t->ngroups++] = rks[i];
                 rks[i] = NULL;
             }
-            t->watched = true;
+            atomic_store(&t->watched, true);
             t->last_refresh_ms = 0;
         }
     }
@@ -402,85 +420,91 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
     }
 }
 
+/* Gives back what moose__producer_send counted for a record that was not queued. */
+static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes,
+                      bool counted) {
+    atomic_fetch_sub(&p->in_flight, 1);
+    if (counted) {
+        pthread_mutex_lock(&p->lock);
+        t->parts[partition].pending_records--;
+        t->parts[partition].pending_bytes -= bytes;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
 int moose__producer_send(moose__producer *p, const char *topic, int32_t partition,
                          const void *key, size_t key_len, const void *value, size_t value_len,
                          moose__delivery_cb cb, void *opaque) {
     if (!p || !topic)
         return MOOSE_EINVAL;
-    pthread_mutex_lock(&p->lock);
-    if (p->closing) {
-        pthread_mutex_unlock(&p->lock);
+    if (atomic_load(&p->closing))
         return MOOSE_ECLOSED;
-    }
-    prod_topic *t = topic_get(p, topic);
+    /* The hot path (a known, unwatched topic) takes no lock. */
+    prod_topic *t = topic_find(p, topic);
     if (!t) {
+        pthread_mutex_lock(&p->lock);
+        t = topic_get(p, topic);
         pthread_mutex_unlock(&p->lock);
-        return MOOSE_ENOMEM;
+        if (!t)
+            return MOOSE_ENOMEM;
     }
     int64_t bytes = (int64_t)(key_len + value_len) + 64;
-    if (t->watched) {
+    bool counted = false;
+    if (atomic_load(&t->watched)) {
         if (partition < 0)
             partition = rd_kafka_msg_partitioner_murmur2_random(t->rkt, key, key_len, t->nparts,
                                                                 NULL, NULL);
-        if (partition >= t->nparts) {
-            pthread_mutex_unlock(&p->lock);
+        if (partition >= t->nparts)
             return MOOSE_EINVAL;
-        }
+        pthread_mutex_lock(&p->lock);
+        atomic_fetch_add(&p->waiters, 1);
         int rc = bp_wait(p, t, partition, bytes);
+        atomic_fetch_sub(&p->waiters, 1);
         if (rc) {
             pthread_mutex_unlock(&p->lock);
             return rc;
         }
         t->parts[partition].pending_records++;
         t->parts[partition].pending_bytes += bytes;
+        pthread_mutex_unlock(&p->lock);
+        counted = true;
     }
-    p->in_flight++;
-    rd_kafka_topic_t *rkt = t->rkt;
-    pthread_mutex_unlock(&p->lock);
+    atomic_fetch_add(&p->in_flight, 1);
 
     send_ctx *ctx = NULL;
     if (cb) {
         if (!(ctx = malloc(sizeof(*ctx)))) {
-            goto undo_nomem;
+            send_undo(p, t, partition, bytes, counted);
+            return MOOSE_ENOMEM;
         }
         ctx->cb = cb;
         ctx->opaque = opaque;
     }
-    int64_t deadline = moose__kafka_now_ms() + p->kafka->send_timeout_ms;
+    int64_t deadline = -1;
     for (;;) {
-        if (rd_kafka_produce(rkt, partition < 0 ? RD_KAFKA_PARTITION_UA : partition,
-                             RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len,
+        if (rd_kafka_produce(t->rkt, partition < 0 ? RD_KAFKA_PARTITION_UA : partition,
+                             RD_KAFKA_MSG_F_COPY, (void *)value, value_len, (void *)key, key_len,
                              ctx) == 0)
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         /* A full local queue drains as deliveries come back: wait for room, within limits. */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !p->closing &&
-            moose__kafka_now_ms() < deadline) {
-            moose__kafka_sleep_ms(1);
-            continue;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !atomic_load(&p->closing)) {
+            int64_t now = moose__kafka_now_ms();
+            if (deadline < 0)
+                deadline = now + p->kafka->send_timeout_ms;
+            if (now < deadline) {
+                moose__kafka_sleep_ms(1);
+                continue;
+            }
         }
         free(ctx);
-        pthread_mutex_lock(&p->lock);
-        p->in_flight--;
-        if (t->watched && partition >= 0) {
-            t->parts[partition].pending_records--;
-            t->parts[partition].pending_bytes -= bytes;
-        }
-        pthread_mutex_unlock(&p->lock);
+        send_undo(p, t, partition, bytes, counted);
         int rc = moose__kafka_map_error(err);
         moose__log(MOOSE__LOG_WARN, "producer", "produce", "cannot queue a record topic=%s: %s",
                    topic, rd_kafka_err2str(err));
         return rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
     }
-undo_nomem:
-    pthread_mutex_lock(&p->lock);
-    p->in_flight--;
-    if (t->watched && partition >= 0) {
-        t->parts[partition].pending_records--;
-        t->parts[partition].pending_bytes -= bytes;
-    }
-    pthread_mutex_unlock(&p->lock);
-    return MOOSE_ENOMEM;
 }
 
 typedef struct sync_wait {
@@ -547,7 +571,8 @@ int moose__producer_flush(moose__producer *p, int timeout_ms) {
     /* rd_kafka_flush returns once queues are empty; the callbacks may still be running. */
     int64_t deadline = moose__kafka_now_ms() + timeout_ms;
     pthread_mutex_lock(&p->lock);
-    while (p->in_flight > 0 && moose__kafka_now_ms() < deadline) {
+    atomic_fetch_add(&p->waiters, 1);
+    while (atomic_load(&p->in_flight) > 0 && moose__kafka_now_ms() < deadline) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 5 * 1000000;
@@ -557,17 +582,14 @@ int moose__producer_flush(moose__producer *p, int timeout_ms) {
         }
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
     }
-    int rc = p->in_flight > 0 ? MOOSE_ETIMEDOUT : 0;
+    atomic_fetch_sub(&p->waiters, 1);
+    int rc = atomic_load(&p->in_flight) > 0 ? MOOSE_ETIMEDOUT : 0;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
 
 int64_t moose__producer_in_flight(const moose__producer *p) {
-    moose__producer *mp = (moose__producer *)p;
-    pthread_mutex_lock(&mp->lock);
-    int64_t n = mp->in_flight;
-    pthread_mutex_unlock(&mp->lock);
-    return n;
+    return atomic_load(&((moose__producer *)p)->in_flight);
 }
 
 void moose__producer_close(moose__producer *p) {
@@ -577,7 +599,7 @@ void moose__producer_close(moose__producer *p) {
         MOOSE__LOG_WARN("producer", "closing with %" PRId64 " records unacknowledged name=%s",
                         moose__producer_in_flight(p), p->name);
     pthread_mutex_lock(&p->lock);
-    p->closing = 1;
+    atomic_store(&p->closing, 1);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
     /* What is still queued is reported ECLOSED to its callback, never dropped in silence. */
@@ -587,7 +609,7 @@ void moose__producer_close(moose__producer *p) {
     rd_kafka_yield(p->rk); /* wakes the delivery thread out of its poll at once */
     pthread_join(p->poller, NULL);
     rd_kafka_poll(p->rk, 0);
-    prod_topic *t = p->topics;
+    prod_topic *t = atomic_load(&p->topics);
     while (t) {
         prod_topic *next = t->next;
         rd_kafka_topic_destroy(t->rkt);
