@@ -84,7 +84,12 @@ typedef struct moose__sinks_config {
     moose__kafka *kafka;               /* required */
     const moose_app_desc *app;         /* required */
     const char *tables_url;            /* NULL: sqlite:moose.db */
-    int64_t batch_rows, batch_bytes, batch_ms; /* run-time overrides for every table (0: none) */
+    /*
+     * Run-time overrides for every table; 0 takes MOOSE_BATCH_ROWS, MOOSE_BATCH_BYTES,
+     * MOOSE_BATCH_MS from the environment, then each table's batch_* from the schema,
+     * then the defaults above. A malformed variable is an error at start.
+     */
+    int64_t batch_rows, batch_bytes, batch_ms;
     moose__producer *dlq_producer;     /* shared by the sinks; NULL: each makes its own */
     moose_metrics_registry *metrics;   /* each sink reports as MOOSE_COMPONENT_SINK <table>; may be NULL */
 } moose__sinks_config;

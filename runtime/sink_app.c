@@ -1,8 +1,27 @@
 /* Starting and stopping the sinks of a whole app: one per destination table. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "sink.h"
+
+/*
+ * A run-time override from the environment (MOOSE_BATCH_ROWS, ...): 0 when
+ * unset; -1 (ERRSTR filled) when it is not a positive integer.
+ */
+static int64_t env_override(const char *name, char *errstr, size_t errstr_size) {
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || n <= 0) {
+        snprintf(errstr, errstr_size, "%s=%s: a positive whole number is needed", name, v);
+        return -1;
+    }
+    return n;
+}
 
 struct moose__sinks {
     moose__sink **items;
@@ -33,6 +52,12 @@ moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
         return NULL;
     }
     const moose_app_desc *app = cfg->app;
+    /* The configuration wins over the environment, which wins over the schema. */
+    int64_t rows = cfg->batch_rows, bytes = cfg->batch_bytes, ms = cfg->batch_ms;
+    if ((!rows && (rows = env_override("MOOSE_BATCH_ROWS", errstr, errstr_size)) < 0) ||
+        (!bytes && (bytes = env_override("MOOSE_BATCH_BYTES", errstr, errstr_size)) < 0) ||
+        (!ms && (ms = env_override("MOOSE_BATCH_MS", errstr, errstr_size)) < 0))
+        return NULL;
     moose__sinks *sinks = calloc(1, sizeof *sinks);
     const moose_stream_desc **feeding = calloc(app->nstreams ? app->nstreams : 1,
                                                sizeof *feeding);
@@ -59,9 +84,9 @@ moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
             .streams = feeding,
             .nstreams = nfeeding,
             .tables_url = cfg->tables_url,
-            .batch_rows = cfg->batch_rows,
-            .batch_bytes = cfg->batch_bytes,
-            .batch_ms = cfg->batch_ms,
+            .batch_rows = rows,
+            .batch_bytes = bytes,
+            .batch_ms = ms,
             .dlq_producer = cfg->dlq_producer,
             .metrics = cfg->metrics
                            ? moose__metrics_component(cfg->metrics, MOOSE_COMPONENT_SINK, table->name)

@@ -342,9 +342,42 @@ static void test_clickhouse_down_and_back(void **state) {
     moose__metrics_registry_free(reg);
 }
 
+/* moose__sinks_start: one sink per destination table, batch sizes overridden from the environment. */
+static void test_app_sinks_and_overrides(void **state) {
+    (void)state;
+    char db[256], url[300], err[1024];
+    snprintf(db, sizeof db, "%s/app.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    one_table_app a;
+    app_init(&a, "envapp", "env_readings", "readings-env");
+    assert_int_equal(moose__kafka_ensure_app_topics(kafka, &a.app, err, sizeof err), 0);
+    moose__sinks_config cfg = {.kafka = kafka, .app = &a.app, .tables_url = url};
+
+    setenv("MOOSE_BATCH_ROWS", "lots", 1);
+    assert_null(moose__sinks_start(&cfg, err, sizeof err));
+    assert_string_equal(err, "MOOSE_BATCH_ROWS=lots: a positive whole number is needed");
+
+    /* 100-row batches and a minute of patience: 1000 records make exactly 10 batches. */
+    setenv("MOOSE_BATCH_ROWS", "100", 1);
+    setenv("MOOSE_BATCH_MS", "60000", 1);
+    moose__sinks *sinks = moose__sinks_start(&cfg, err, sizeof err);
+    unsetenv("MOOSE_BATCH_ROWS");
+    unsetenv("MOOSE_BATCH_MS");
+    if (!sinks)
+        fail_msg("%s", err);
+    assert_int_equal(moose__sinks_count(sinks), 1);
+    produce("readings-env", "e", 0, 500);
+    produce("readings-env", "e", 501, 1001);
+    moose__sink_stats st = wait_for(moose__sinks_get(sinks, 0), all_handled, 1000, "1000 rows");
+    assert_int_equal(st.rows_stored, 1000);
+    assert_int_equal(st.batches, 10);
+    moose__sinks_stop(sinks);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlite),
+        cmocka_unit_test(test_app_sinks_and_overrides),
         cmocka_unit_test(test_clickhouse_down_and_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
