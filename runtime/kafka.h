@@ -79,6 +79,16 @@ bool moose__kafka_owns_broker(const moose__kafka *kafka);     /* the mock runs i
  */
 rd_kafka_conf_t *moose__kafka_conf(const moose__kafka *kafka, char *errstr, size_t errstr_size);
 
+/*
+ * moose__kafka_conf plus what a consumer of GROUP needs on this cluster:
+ * group.id, and in embedded mode session.timeout.ms=6000 (unless set with
+ * -X): the embedded broker makes a running group wait session.timeout.ms - 1 s
+ * for a new member, 44 s with the default. Any raw librdkafka consumer of a
+ * group (benchmarks, tools) should start from this.
+ */
+rd_kafka_conf_t *moose__kafka_consumer_conf(const moose__kafka *kafka, const char *group,
+                                            char *errstr, size_t errstr_size);
+
 /* ---- topics ---- */
 
 /*

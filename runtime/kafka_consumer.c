@@ -123,6 +123,29 @@ static bool user_has_property(const moose__kafka *kafka, const char *name) {
     return false;
 }
 
+rd_kafka_conf_t *moose__kafka_consumer_conf(const moose__kafka *kafka, const char *group,
+                                            char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *conf = moose__kafka_conf(kafka, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    char why[512];
+    if (rd_kafka_conf_set(conf, "group.id", group, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "bad consumer group name '%s': %s", group, why);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /*
+     * The embedded broker waits session.timeout.ms - 1 s for every member to
+     * rejoin when one more joins a running group: with the 45 s default a
+     * second worker would stall the group for 44 s.
+     */
+    if (kafka->embedded && !user_has_property(kafka, "session.timeout.ms")) {
+        rd_kafka_conf_set(conf, "session.timeout.ms", "6000", why, sizeof(why));
+        rd_kafka_conf_set(conf, "heartbeat.interval.ms", "500", why, sizeof(why));
+    }
+    return conf;
+}
+
 moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_opts *opts,
                                      char *errstr, size_t errstr_size) {
     if (!opts->group || !*opts->group || opts->ntopics == 0) {
@@ -142,12 +165,11 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
     c->on_revoke = opts->on_revoke;
     c->on_assign = opts->on_assign;
     c->opaque = opts->opaque;
-    rd_kafka_conf_t *conf = moose__kafka_conf(kafka, errstr, errstr_size);
+    rd_kafka_conf_t *conf = moose__kafka_consumer_conf(kafka, opts->group, errstr, errstr_size);
     if (!conf)
         goto fail;
     char why[512];
-    if (rd_kafka_conf_set(conf, "group.id", opts->group, why, sizeof(why)) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", why, sizeof(why)) ||
+    if (rd_kafka_conf_set(conf, "enable.auto.commit", "false", why, sizeof(why)) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", why, sizeof(why)) ||
         rd_kafka_conf_set(conf, "enable.partition.eof", "false", why, sizeof(why))) {
         snprintf(errstr, errstr_size, "cannot configure consumer group '%s': %s", opts->group, why);
@@ -157,15 +179,6 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
     /* earliest for a new group, unless the user chose another policy with -X. */
     if (!user_has_property(kafka, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", why, sizeof(why));
-    /*
-     * The embedded broker waits session.timeout.ms - 1 s for every member to
-     * rejoin when one more joins a running group: with the 45 s default a
-     * second worker would stall the group for 44 s.
-     */
-    if (kafka->embedded && !user_has_property(kafka, "session.timeout.ms")) {
-        rd_kafka_conf_set(conf, "session.timeout.ms", "6000", why, sizeof(why));
-        rd_kafka_conf_set(conf, "heartbeat.interval.ms", "500", why, sizeof(why));
-    }
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {
