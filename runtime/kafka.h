@@ -219,8 +219,10 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
  * Waits up to TIMEOUT_MS for one record. Returns 0 with *MSG set (release it
  * with rd_kafka_message_destroy), MOOSE_EGAP with *MSG set (records were lost
  * just before it: process it, the loss is already logged and counted),
- * MOOSE_ETIMEDOUT with *MSG NULL, or MOOSE_ETRANSPORT / MOOSE_ECLOSED with
- * *MSG NULL and a logged reason. Partition EOF events are not returned.
+ * MOOSE_EGAP with *MSG NULL (the broker said the committed offset is gone and
+ * no record follows: only with -X auto.offset.reset=error), MOOSE_ETIMEDOUT
+ * with *MSG NULL, or MOOSE_ETRANSPORT / MOOSE_ECLOSED with *MSG NULL and a
+ * logged reason. Partition EOF events are not returned.
  */
 int moose__consumer_poll(moose__consumer *c, int timeout_ms, rd_kafka_message_t **msg);
 
