@@ -51,7 +51,9 @@ static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
                      n);
     } else if (strncmp(n, "has_", 4) == 0) {
         moosec_field *other = moosec__model_field(m, n + 4);
-        if (other && other->type.optional && other->type.kind != MOOSEC_TYPE_MODEL) {
+        /* an optional nested model is a pointer; every other optional has a flag */
+        if (other && other->type.optional &&
+            !(other->type.kind == MOOSEC_TYPE_MODEL && !other->type.array)) {
             moosec_error(s->diag, f->loc,
                          "field name '%s' clashes with the presence flag of optional field '%s'",
                          n, other->name);
