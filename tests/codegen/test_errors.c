@@ -83,7 +83,7 @@ static void decode_failures_are_located(void **state) {
          "\"lost\" is not one of \"new\", \"paid\", \"sent\"", 8},
         {"{\"n\":1,}", MOOSE_EDECODE, "", "syntax", "expected a member name, found '}'", 7},
         {HEAD "\"lines\":[],\"nums\":[]} x", MOOSE_EDECODE, "", "syntax",
-         "unexpected 'x' after the end of the record", 87},
+         "expected the end of the record, found 'x'", 87},
         {"[1]", MOOSE_EDECODE, "", "type", "expected an object, found an array", 0},
         {"", MOOSE_EDECODE, "", "syntax", "expected an object, found the end of the input", 0},
         {"{\"id\":\"x", MOOSE_EDECODE, "id", "syntax", "unterminated string", 6},
