@@ -112,6 +112,7 @@ typedef struct result {
     double seconds, per_s;
     double cpu_us; /* process CPU time per record, from the first output to the last */
     long rss_first, rss_max, rss_last; /* KiB, sampled once a second after the first output */
+    long rss_at[10];                   /* KiB when each tenth of the records was out */
 } result;
 
 /* Waits until TOPIC holds N more records than BASE; times from the first one. */
@@ -141,6 +142,9 @@ static result measure(moose__kafka *kafka, const char *topic, int64_t base, long
             r.rss_last = kib;
             last_sample = t;
         }
+        for (int tenth = 0; rss && tenth < 10; tenth++)
+            if (!r.rss_at[tenth] && done >= n / 10 * (tenth + 1))
+                r.rss_at[tenth] = rss_kib();
         if (done >= n) {
             r.seconds = t - t0;
             r.per_s = (double)n / r.seconds;
@@ -295,9 +299,14 @@ int main(int argc, char **argv) {
         moose = run_moose(app, n, rss);
         printf("moose transform:  %8.3f s  %10.0f records/s  %6.2f us CPU/record\n",
                moose.seconds, moose.per_s, moose.cpu_us);
-        if (rss)
+        if (rss) {
             printf("rss: first %ld KiB, max %ld KiB, last %ld KiB\n", moose.rss_first,
                    moose.rss_max, moose.rss_last);
+            printf("rss by tenths of the run (KiB):");
+            for (int i = 0; i < 10; i++)
+                printf(" %ld", moose.rss_at[i]);
+            printf("\n");
+        }
     }
     if (raw.per_s > 0 && moose.per_s > 0)
         printf("moose / raw: %.1f %% of the throughput, %.1f %% of the CPU per record\n",
