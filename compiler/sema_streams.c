@@ -13,7 +13,10 @@ static const char *const stream_props[] = {
 static const char *const validation_props[] = {"on_invalid", "allow_extra_fields", NULL};
 
 #define PARALLELISM_MAX 1024
-#define TOPIC_MAX 249
+#define KAFKA_TOPIC_MAX 249
+/* every stream also has a dead letter queue topic "<topic>.dlq", which Kafka must accept too */
+#define DLQ_SUFFIX ".dlq"
+#define TOPIC_MAX (KAFKA_TOPIC_MAX - (int)(sizeof DLQ_SUFFIX - 1))
 
 static const moosec_prop *prop(const moosec_stream *st, const char *name) {
     return moosec__sema_prop((const moosec_prop *const *)st->props.items, st->props.len, name);
@@ -34,8 +37,10 @@ static bool check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
         return false;
     }
     if (len > TOPIC_MAX) {
-        moosec_error(s->diag, loc, "topic name is %zu characters long; Kafka allows at most %d",
-                     len, TOPIC_MAX);
+        moosec_error(s->diag, loc,
+                     "topic name is %zu characters long; at most %d leave room for its dead "
+                     "letter queue \"<topic>%s\" within Kafka's %d",
+                     len, TOPIC_MAX, DLQ_SUFFIX, KAFKA_TOPIC_MAX);
         return false;
     }
     if (strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
@@ -277,6 +282,21 @@ void moosec__sema_streams(moosec_sema *s) {
         check_parallelism(s, st);
         check_retention(s, st);
         check_validation(s, st);
+    }
+    /* a topic that is another stream's dead letter queue would mix the two */
+    for (size_t i = 0; i < s->schema->streams.len; i++) {
+        moosec_stream *st = s->schema->streams.items[i];
+        if (!st->topic || moosec_symtab_get(&topics, st->topic) != st)
+            continue;
+        const char *dlq = moosec_arena_printf(s->arena, "%s%s", st->topic, DLQ_SUFFIX);
+        moosec_stream *other = moosec_symtab_get(&topics, dlq);
+        if (!other)
+            continue;
+        const moosec_prop *p = prop(other, "name");
+        moosec_error(s->diag, p ? p->value->loc : other->loc,
+                     "topic \"%s\" of stream '%s' is the dead letter queue of stream '%s'",
+                     other->topic, other->name, st->name);
+        moosec_note(s->diag, st->loc, "stream '%s' is declared here", st->name);
     }
     for (size_t i = 0; i < declared_tables; i++) {
         moosec_table *t = s->schema->tables.items[i];
