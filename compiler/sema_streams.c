@@ -43,6 +43,11 @@ static bool check_topic(moosec_sema *s, moosec_stream *st, moosec_loc loc) {
                      len, TOPIC_MAX, DLQ_SUFFIX, KAFKA_TOPIC_MAX);
         return false;
     }
+    if (strncmp(t, "__", 2) == 0)
+        moosec_warning(s->diag, loc,
+                       "topic name \"%s\" starts with '__', which Kafka keeps for its internal "
+                       "topics",
+                       t);
     if (strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
         moosec_error(s->diag, loc, "topic name cannot be '%s'", t);
         return false;
