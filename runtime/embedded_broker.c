@@ -137,6 +137,12 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
         }
         return 0;
     }
+    if (pid_alive(*pid) && *boot) {
+        /* Alive but silent: maybe busy or stopping, maybe a recycled pid. Not ours to remove. */
+        free(path);
+        *bootstrap = strdup(boot);
+        return *bootstrap ? MOOSE_ETRANSPORT : MOOSE_ENOMEM;
+    }
     moose__log(MOOSE__LOG_INFO, "broker", NULL,
                "removing a stale %s: its broker (pid %ld, %s) is gone path=%s",
                MOOSE__BROKER_FILE, *pid, *boot ? boot : "no address", path);

@@ -230,6 +230,14 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
             *out = k;
             return 0;
         }
+        if (rc == MOOSE_ETRANSPORT) {
+            snprintf(errstr, errstr_size,
+                     "the embedded broker in %s (pid %ld) does not answer at %s; if pid %ld is no "
+                     "longer `%s broker` or `%s run`, remove %s/%s",
+                     k->dir, pid, k->bootstrap, pid, k->prog, k->prog, k->dir, MOOSE__BROKER_FILE);
+            rc = MOOSE_ENOBROKER;
+            goto fail;
+        }
         if (rc != MOOSE_ENOTFOUND) {
             snprintf(errstr, errstr_size, "cannot read %s/%s: %s", k->dir, MOOSE__BROKER_FILE,
                      moose_strerror(rc));
@@ -280,6 +288,14 @@ void moose__kafka_close(moose__kafka *k) {
     pthread_mutex_destroy(&k->lock);
     pthread_mutex_destroy(&k->topics_lock);
     free(k);
+}
+
+bool moose__kafka_user_set(const moose__kafka *k, const char *name) {
+    size_t n = strlen(name);
+    for (size_t i = 0; i < k->nprops; i++)
+        if (strncmp(k->props[i], name, n) == 0 && k->props[i][n] == '=')
+            return true;
+    return false;
 }
 
 const char *moose__kafka_bootstrap(const moose__kafka *k) { return k->bootstrap; }

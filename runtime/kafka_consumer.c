@@ -115,14 +115,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
-static bool user_has_property(const moose__kafka *kafka, const char *name) {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < kafka->nprops; i++)
-        if (strncmp(kafka->props[i], name, n) == 0 && kafka->props[i][n] == '=')
-            return true;
-    return false;
-}
-
 rd_kafka_conf_t *moose__kafka_consumer_conf(const moose__kafka *kafka, const char *group,
                                             char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *conf = moose__kafka_conf(kafka, errstr, errstr_size);
@@ -139,7 +131,7 @@ rd_kafka_conf_t *moose__kafka_consumer_conf(const moose__kafka *kafka, const cha
      * rejoin when one more joins a running group: with the 45 s default a
      * second worker would stall the group for 44 s.
      */
-    if (kafka->embedded && !user_has_property(kafka, "session.timeout.ms")) {
+    if (kafka->embedded && !moose__kafka_user_set(kafka, "session.timeout.ms")) {
         rd_kafka_conf_set(conf, "session.timeout.ms", "6000", why, sizeof(why));
         rd_kafka_conf_set(conf, "heartbeat.interval.ms", "500", why, sizeof(why));
     }
@@ -177,7 +169,7 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
         goto fail;
     }
     /* earliest for a new group, unless the user chose another policy with -X. */
-    if (!user_has_property(kafka, "auto.offset.reset"))
+    if (!moose__kafka_user_set(kafka, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", why, sizeof(why));
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);

@@ -41,7 +41,8 @@ struct moose__kafka {
 /*
  * Finds a live broker published in DIR: 0 with *BOOTSTRAP and *CONTROL
  * (malloc'ed) and *PID, MOOSE_ENOTFOUND when there is none (a stale file of a
- * dead process is removed first).
+ * dead process is removed first), MOOSE_ETRANSPORT with *BOOTSTRAP and *PID
+ * when the process lives but its broker does not answer.
  */
 int moose__embedded_find(const char *dir, char **bootstrap, char **control, long *pid);
 
@@ -70,6 +71,8 @@ rd_kafka_t *moose__kafka_admin_handle(moose__kafka *kafka, char *errstr, size_t 
 /* Maps a librdkafka error to a moose code. */
 int moose__kafka_map_error(rd_kafka_resp_err_t err);
 int64_t moose__kafka_now_ms(void);
+/* True when the user passed NAME with -X. */
+bool moose__kafka_user_set(const moose__kafka *kafka, const char *name);
 void moose__kafka_sleep_ms(int ms);
 
 #endif

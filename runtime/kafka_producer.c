@@ -190,6 +190,12 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
+    /*
+     * The embedded broker lives in another process that may stop: a record
+     * then fails after 30 s instead of librdkafka's 5 minutes.
+     */
+    if (moose__kafka_embedded(kafka) && !moose__kafka_user_set(kafka, "message.timeout.ms"))
+        rd_kafka_conf_set(conf, "message.timeout.ms", "30000", why, sizeof(why));
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why)))) {

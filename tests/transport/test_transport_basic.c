@@ -108,6 +108,21 @@ static void test_stale_broker_file_is_removed(void **state) {
     assert_non_null(k);
     assert_true(moose__kafka_owns_broker(k));
     moose__kafka_close(k);
+
+    /* A live process whose broker does not answer: its file is left alone, and the message says what to do. */
+    f = fopen(path, "w");
+    fprintf(f, "bootstrap=127.0.0.1:1\npid=%ld\ncontrol=127.0.0.1:1\n", (long)getpid());
+    fclose(f);
+    moose__kafka_opts opts = {.embedded = MOOSE__EMBEDDED_FIND_OR_START, .dir = dir,
+                              .prog = "myapp"};
+    char err[1024], want[1200];
+    assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), MOOSE_ENOBROKER);
+    snprintf(want, sizeof(want),
+             "the embedded broker in %s (pid %ld) does not answer at 127.0.0.1:1; if pid %ld is "
+             "no longer `myapp broker` or `myapp run`, remove %s/.moose-broker",
+             dir, (long)getpid(), (long)getpid(), dir);
+    assert_string_equal(err, want);
+    assert_int_equal(access(path, F_OK), 0);
     tt_rmdir(dir);
 }
 
