@@ -198,7 +198,7 @@ static void user_event_table_holds_every_good_event(void **state) {
     lines_free(&rows);
 }
 
-static void typed_write_reports_every_failing_field(void **state) {
+static void typed_write_reports_every_failing_field_and_counts_it(void **state) {
     (void)state;
     static const char *const expected[] = {
         "wrote 123: user_456 login at 2024-03-20T12:00:00Z",
@@ -207,6 +207,11 @@ static void typed_write_reports_every_failing_field(void **state) {
         "refused 126: record failed validation (MOOSE_EVALIDATION), 2 failing fields:",
         "  user_id: length 0 is not between 1 and 64 characters [length]",
         "  event_type: length 40 is not between 1 and 32 characters [length]",
+        "metrics of user_event_stream: 3 written, 1 invalid, 1 in the dead letter queue",
+        "validation of user_event_stream: 4 checked, 3 passed, 1 failed",
+        "  event_type [length]: 1",
+        "  user_id [length]: 1",
+        "health of user_event_stream: healthy",
     };
     lines out = read_lines("user_events", "writer.txt");
     assert_lines(&out, expected, sizeof expected / sizeof expected[0], "user_events_writer");
@@ -312,7 +317,7 @@ static void refused_record_lists_both_rules(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(user_event_table_holds_every_good_event),
-        cmocka_unit_test(typed_write_reports_every_failing_field),
+        cmocka_unit_test(typed_write_reports_every_failing_field_and_counts_it),
         cmocka_unit_test(user_event_dlq_keeps_both_refused_records),
         cmocka_unit_test(raw_table_holds_every_record_written),
         cmocka_unit_test(one_output_per_number),

@@ -8,6 +8,10 @@
  * every failing field with its path and rule (the stream's
  * `on_invalid: dead_letter` also keeps it in the dead letter queue).
  *
+ * Then it reads back what this process did on the stream, as the original's
+ * get_metrics(), get_health() and get_validation_stats() do: the counters,
+ * the health and the validation statistics, from the C API.
+ *
  * Run it while `user_events run` is running in the same directory: it finds
  * that app's embedded broker. MOOSE_BROKERS selects a real Kafka instead.
  * Exit status 0 when the good events were written and the bad one refused.
@@ -18,6 +22,7 @@
 
 #include <moose/app.h>
 #include <moose/error.h>
+#include <moose/metrics.h>
 
 #include "user_events.moose.h"
 
@@ -52,6 +57,32 @@ static void print_refusal(const char *id, int rc, const moose_errors *errs) {
     for (size_t i = 0; i < errs->len; i++)
         printf("  %s: %s [%s]\n", errs->items[i].path[0] ? errs->items[i].path : "(record)",
                errs->items[i].message, errs->items[i].rule ? errs->items[i].rule : "");
+}
+
+/* The stream's counters, health and validation statistics, as this process saw them. */
+static int print_monitoring(moose_app *app) {
+    const char *stream = user_event_stream_stream.name;
+    moose_metrics m;
+    moose_health h;
+    moose_validation_stats v;
+    if (moose_stream_metrics(app, stream, &m) != 0 || moose_stream_health(app, stream, &h) != 0 ||
+        moose_stream_validation_stats(app, stream, &v) != 0) {
+        fprintf(stderr, "user_events_writer: no metrics for stream %s\n", stream);
+        return -1;
+    }
+    printf("metrics of %s: %llu written, %llu invalid, %llu in the dead letter queue\n", stream,
+           (unsigned long long)m.records_out, (unsigned long long)m.invalid,
+           (unsigned long long)m.dlq);
+    printf("validation of %s: %llu checked, %llu passed, %llu failed\n", stream,
+           (unsigned long long)v.checked, (unsigned long long)v.passed,
+           (unsigned long long)v.failed);
+    for (uint32_t i = 0; i < v.nfailures; i++)
+        printf("  %s [%s]: %llu\n", v.failures[i].path, v.failures[i].rule,
+               (unsigned long long)v.failures[i].count);
+    printf("health of %s: %s\n", stream, moose_health_status_name(h.status));
+    for (uint32_t i = 0; i < h.nreasons; i++)
+        printf("  %s: %s\n", moose_health_reason_name(h.reasons[i].code), h.reasons[i].message);
+    return 0;
 }
 
 int main(void) {
@@ -109,6 +140,8 @@ int main(void) {
         }
     }
     moose_errors_free(&errs);
+    if (print_monitoring(app) != 0)
+        status = 1;
     moose_app_close(app);
     return status;
 }
