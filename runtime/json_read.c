@@ -99,7 +99,9 @@ static const char *found(const moose_json_reader *r, char *buf, size_t size) {
             return "null";
         break;
     default:
-        if (c == '-' || (c >= '0' && c <= '9'))
+        /* a lone '-' (as in -Infinity) is no number: saying so would contradict the message */
+        if ((c >= '0' && c <= '9') ||
+            (c == '-' && r->end - r->p >= 2 && r->p[1] >= '0' && r->p[1] <= '9'))
             return "a number";
         break;
     }
@@ -113,8 +115,8 @@ static const char *found(const moose_json_reader *r, char *buf, size_t size) {
 static int expected(moose_json_reader *r, const char *what) {
     char buf[16];
     const char *f = found(r, buf, sizeof buf);
-    /* optional fields consume null before reading: this one is required */
-    if (strcmp(f, "null") == 0)
+    /* optional fields consume null before reading: this one is required (the record is no field) */
+    if (strcmp(f, "null") == 0 && r->depth > 0)
         return moose_json_fail(r, MOOSE_EDECODE, "required",
                                "expected %s, found null: the field is not optional", what);
     /* a value of the wrong kind is a type error; anything else is not JSON */
@@ -151,7 +153,7 @@ int moose_json_finish(moose_json_reader *r) {
     if (r->p != r->end) {
         char buf[16];
         return moose_json_fail(r, MOOSE_EDECODE, "syntax",
-                               "unexpected %s after the end of the record",
+                               "expected the end of the record, found %s",
                                found(r, buf, sizeof buf));
     }
     return 0;

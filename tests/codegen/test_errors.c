@@ -13,6 +13,7 @@
 
 #include "all_types.moose.h"
 #include "differential.moose.h"
+#include "moose/validate.h"
 
 typedef struct decode_case {
     const char *json;
@@ -236,6 +237,14 @@ static void descriptors_describe_the_struct(void **state) {
     assert_ptr_equal(everything_stream.model, &Everything_desc);
     assert_int_equal(all_types_app.nmodels, 2);
     assert_int_equal(all_types_app.abi_version, MOOSE_ABI_VERSION);
+    /* patterns compile at start-up, through the app */
+    char err[256];
+    assert_non_null(Address_desc.prepare);
+    assert_null(Everything_desc.prepare);
+    assert_int_equal(moose_patterns_prepare(&all_types_app, err, sizeof err), 0);
+    moose_pattern bad = MOOSE_PATTERN_INIT("a(b");
+    assert_int_equal(moose_pattern_prepare(&bad, err, sizeof err), -1);
+    assert_string_equal(err, "pattern \"a(b\" at offset 3: missing closing parenthesis");
     /* the generic entry points reach the generated code */
     Everything e;
     Everything_desc.init(&e);
