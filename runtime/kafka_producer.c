@@ -30,6 +30,7 @@
 typedef struct bp_partition {
     int64_t log_end;         /* next offset of the partition, as far as we know */
     int64_t committed;       /* slowest group's committed offset (or the log start) */
+    const char *slowest;     /* that group's name (owned by the topic), NULL until known */
     int64_t pending_records; /* queued here, not yet delivered */
     int64_t pending_bytes;
     /* Delivered records still ahead of COMMITTED: a ring of (offset, bytes). */
@@ -324,9 +325,10 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
 static void bp_refresh(moose__producer *p, prod_topic *t) {
     int32_t n = t->nparts;
     int64_t *slowest = malloc((size_t)n * sizeof(int64_t));
+    size_t *who = calloc((size_t)n, sizeof(size_t));
     int64_t *low = malloc((size_t)n * sizeof(int64_t));
     int64_t *high = malloc((size_t)n * sizeof(int64_t));
-    if (!slowest || !low || !high)
+    if (!slowest || !low || !high || !who)
         goto out;
     int timeout = p->kafka->admin_timeout_ms;
     for (int32_t i = 0; i < n; i++) {
@@ -344,8 +346,10 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
             /* A group that never committed will start at the log start. */
             if (off < 0)
                 off = low[i] >= 0 ? low[i] : 0;
-            if (off < slowest[i])
+            if (off < slowest[i]) {
                 slowest[i] = off;
+                who[i] = g;
+            }
         }
         rd_kafka_topic_partition_list_destroy(parts);
     }
@@ -354,6 +358,8 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
         bp_partition *bp = &t->parts[i];
         if (slowest[i] != INT64_MAX && slowest[i] > bp->committed)
             bp->committed = slowest[i];
+        if (slowest[i] != INT64_MAX)
+            bp->slowest = t->groups[who[i]];
         if (high[i] > bp->log_end)
             bp->log_end = high[i];
         ring_trim(bp);
@@ -361,6 +367,7 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
     t->last_refresh_ms = moose__kafka_now_ms();
     pthread_mutex_unlock(&p->lock);
 out:
+    free(who);
     free(slowest);
     free(low);
     free(high);
@@ -395,18 +402,20 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
         int64_t now = moose__kafka_now_ms();
         if (k->bp_timeout_ms > 0 && now - start >= k->bp_timeout_ms) {
             moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
-                       "gave up waiting for readers topic=%s partition=%d records_ahead=%" PRId64
-                       " bytes_ahead=%" PRId64 " waited_ms=%" PRId64,
-                       t->name, (int)partition, records, held, now - start);
+                       "gave up waiting for the slowest reader to commit topic=%s partition=%d "
+                       "group=%s records_ahead=%" PRId64 " bytes_ahead=%" PRId64
+                       " waited_ms=%" PRId64,
+                       t->name, (int)partition, bp->slowest ? bp->slowest : "?", records, held,
+                       now - start);
             return MOOSE_EQUEUEFULL;
         }
         if (now - last_warn >= BP_WARN_EVERY_MS) {
             last_warn = now;
             moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
-                       "writes wait for the slowest reader (embedded broker keeps ~5 MB per "
-                       "partition) topic=%s partition=%d records_ahead=%" PRId64
-                       " bytes_ahead=%" PRId64,
-                       t->name, (int)partition, records, held);
+                       "writes wait for the slowest reader to commit (the embedded broker keeps "
+                       "~5 MB per partition; is `run` running?) topic=%s partition=%d group=%s "
+                       "records_ahead=%" PRId64 " bytes_ahead=%" PRId64,
+                       t->name, (int)partition, bp->slowest ? bp->slowest : "?", records, held);
         }
         if (now - t->last_refresh_ms >= BP_REFRESH_MS) {
             t->last_refresh_ms = now; /* one refresher at a time */

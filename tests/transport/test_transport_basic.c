@@ -473,6 +473,51 @@ static void test_queue_full_and_closed(void **state) {
     tt_rmdir(dir);
 }
 
+/* Back-pressure bounds a partition by what its readers committed; nobody reads "unread". */
+static void test_backpressure_limits_and_timeout(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    const char *props[] = {"moose.backpressure.max.records=10", "moose.backpressure.max.bytes=4096",
+                           "moose.backpressure.timeout.ms=300", NULL};
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, props);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "unread", 2, 0, err, sizeof(err)), 0);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    const char *groups[] = {"g-nobody"};
+    assert_int_equal(moose__producer_watch(p, "unread", groups, 1), 0);
+
+    FILE *log = tmpfile();
+    moose__log_set_output(log);
+    /* Records: 10 fit in partition 0, the 11th waits 300 ms and is refused. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(moose__producer_send(p, "unread", 0, "k", 1, "v", 1, NULL, NULL), 0);
+    assert_int_equal(moose__producer_send(p, "unread", 0, "k", 1, "v", 1, NULL, NULL),
+                     MOOSE_EQUEUEFULL);
+    /* Bytes: partition 1 takes three records of 1000 bytes (+64 each), not a fourth. */
+    char big[1000];
+    memset(big, 'b', sizeof(big));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(moose__producer_send(p, "unread", 1, "k", 1, big, sizeof(big), NULL, NULL),
+                         0);
+    assert_int_equal(moose__producer_send(p, "unread", 1, "k", 1, big, sizeof(big), NULL, NULL),
+                     MOOSE_EQUEUEFULL);
+    moose__log_set_output(NULL);
+    assert_int_equal(moose__producer_flush(p, 10000), 0);
+
+    rewind(log);
+    char line[512];
+    int gave_up = 0;
+    while (fgets(line, sizeof(line), log))
+        if (strstr(line, " warn producer gave up waiting for the slowest reader to commit "
+                         "topic=unread partition=0 group=g-nobody records_ahead=10 "))
+            gave_up++;
+    assert_int_equal(gave_up, 1);
+    fclose(log);
+    moose__producer_close(p);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
 /* ---- log ---- */
 
 static void test_log_lines_and_rate_limit(void **state) {
@@ -543,6 +588,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_admin_request_times_out_clearly),
         cmocka_unit_test(test_keyed_producer),
         cmocka_unit_test(test_queue_full_and_closed),
+        cmocka_unit_test(test_backpressure_limits_and_timeout),
         cmocka_unit_test(test_log_lines_and_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
