@@ -28,7 +28,9 @@ enum {
     RING_SLOTS = 8192,     /* records in flight per partition */
     BATCH_MAX = 256,       /* records fetched at once */
     POLL_MS = 100,         /* how long a fetch waits, so a stop request is seen soon */
-    COMMIT_EVERY_MS = 200, /* asynchronous commits of finished work */
+    COMMIT_EVERY_MS = 50,  /* asynchronous commits of finished work: also how soon
+                              back-pressure lets writers on */
+    CONFIRM_EVERY_MS = 1000, /* synchronous ones, which say whether the broker took them */
     DRAIN_TIMEOUT_MS = 60000,
     FINAL_COMMIT_MS = 15000, /* how long a stopping worker retries a refused commit */
 };
@@ -46,7 +48,8 @@ typedef struct partq {
     slot *slots; /* RING_SLOTS of them, allocated when first owned */
     uint64_t head, tail;
     int64_t done_next;      /* offset after the last retired record; -1: none */
-    int64_t committed_next; /* what was last committed */
+    int64_t committed_next; /* what the broker confirmed it took */
+    int64_t sent_next;      /* what was last sent without waiting for an answer */
 } partq;
 
 typedef struct worker {
@@ -58,7 +61,7 @@ typedef struct worker {
     moose_transform_ctx ctx;
     partq *parts; /* indexed by partition */
     size_t nparts;
-    uint64_t last_commit_ms;
+    uint64_t last_commit_ms, last_confirm_ms;
     char name[160];
 } worker;
 
@@ -129,7 +132,7 @@ static partq *partq_get(worker *w, int32_t partition) {
             return NULL;
         memset(grown + w->nparts, 0, (n - w->nparts) * sizeof *grown);
         for (size_t i = w->nparts; i < n; i++)
-            grown[i].done_next = grown[i].committed_next = -1;
+            grown[i].done_next = grown[i].committed_next = grown[i].sent_next = -1;
         w->parts = grown;
         w->nparts = n;
     }
@@ -225,21 +228,25 @@ static size_t reap(worker *w, partq *p) {
 }
 
 /*
- * Commits what retired since the last commit; true when every owned
- * partition is committed up to its last retired record. Synchronous, so a
- * commit the broker refused (during a rebalance) is known and tried again
- * next time; it runs only every COMMIT_EVERY_MS, so the wait costs little.
+ * Commits what retired since the last commit. SYNC waits for the broker's
+ * answer: true when every owned partition is then committed up to its last
+ * retired record, and a commit it refused (during a rebalance) is tried again
+ * next time. Asynchronous commits keep the committed offset close behind the
+ * work without stalling the worker; a synchronous one every CONFIRM_EVERY_MS
+ * (and on revoke and stop) makes sure none was lost.
  */
-static bool commit(worker *w) {
+static bool commit(worker *w, bool sync) {
     const char *topic = w->runner->desc->source->topic;
     bool all = true;
     for (size_t i = 0; i < w->nparts; i++) {
         partq *p = &w->parts[i];
-        if (!p->owned || p->done_next <= p->committed_next)
+        if (!p->owned || p->done_next <= (sync ? p->committed_next : p->sent_next))
             continue;
-        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, true);
-        if (rc == 0) {
-            p->committed_next = p->done_next;
+        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, sync);
+        if (!sync) {
+            p->sent_next = p->done_next;
+        } else if (rc == 0) {
+            p->committed_next = p->sent_next = p->done_next;
         } else {
             all = false;
             moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
@@ -247,7 +254,10 @@ static bool commit(worker *w) {
                        w->runner->desc->name, i, p->done_next, moose_err_name(rc));
         }
     }
-    w->last_commit_ms = now_ms();
+    uint64_t now = now_ms();
+    w->last_commit_ms = now;
+    if (sync)
+        w->last_confirm_ms = now;
     return all;
 }
 
@@ -279,13 +289,13 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
                        "again by the next owner",
                        w->runner->desc->name, part);
     }
-    commit(w);
+    commit(w, true);
     for (int i = 0; i < parts->cnt; i++) {
         int32_t part = parts->elems[i].partition;
         if (part >= 0 && (size_t)part < w->nparts) {
             partq *p = &w->parts[part];
             p->owned = false;
-            p->done_next = p->committed_next = -1;
+            p->done_next = p->committed_next = p->sent_next = -1;
         }
     }
 }
@@ -391,8 +401,11 @@ static void *worker_main(void *arg) {
         for (size_t i = 0; i < w->nparts; i++)
             if (w->parts[i].owned)
                 reap(w, &w->parts[i]);
-        if (now_ms() - w->last_commit_ms >= COMMIT_EVERY_MS)
-            commit(w);
+        uint64_t now = now_ms();
+        if (now - w->last_confirm_ms >= CONFIRM_EVERY_MS)
+            commit(w, true);
+        else if (now - w->last_commit_ms >= COMMIT_EVERY_MS)
+            commit(w, false);
     }
     /* Stop: nothing more is fetched; finish what is in flight and commit it. */
     for (size_t i = 0; i < w->nparts; i++)
@@ -408,7 +421,7 @@ static void *worker_main(void *arg) {
      * commit goes through or the partitions are taken away.
      */
     uint64_t deadline = now_ms() + FINAL_COMMIT_MS;
-    while (!commit(w) && now_ms() < deadline) {
+    while (!commit(w, true) && now_ms() < deadline) {
         rd_kafka_message_t *m = NULL;
         moose__consumer_poll(w->consumer, POLL_MS, &m);
         if (m)
@@ -504,6 +517,7 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
             snprintf(errstr, errstr_size, "out of memory starting transform %s", t->name);
             goto fail;
         }
+        w->ctx.max_depth = app->cfg.max_depth;
         moose__consumer_opts copts = {
             .group = r->group,
             .topics = topics,

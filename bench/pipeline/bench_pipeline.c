@@ -176,7 +176,7 @@ static void *pass_records(void *arg) {
         die("passthrough consumer", err);
     rd_kafka_conf_set(conf, "group.id", "bench.passthrough", err, sizeof err);
     rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err);
-    rd_kafka_conf_set(conf, "auto.commit.interval.ms", "200", err, sizeof err);
+    rd_kafka_conf_set(conf, "auto.commit.interval.ms", "50", err, sizeof err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk)
         die("passthrough consumer", err);
