@@ -1,6 +1,7 @@
 /*
- * libFuzzer target: any bytes through the lexer, the parser and the semantic
- * checker, diagnostics printed (to /dev/null) so their formatting runs too.
+ * libFuzzer target: any bytes through the lexer, the parser, the semantic
+ * checker and (when those pass) the DDL table checks, as `moosec check` runs
+ * them, diagnostics printed (to /dev/null) so their formatting runs too.
  * Sema runs even after syntax errors, on whatever the parser recovered, so it
  * must hold up on half-built declarations.
  */
@@ -11,6 +12,7 @@
 
 #include "ast.h"
 #include "diag.h"
+#include "gen.h"
 #include "parse.h"
 #include "sema.h"
 
@@ -30,7 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     moosec_diag_init(&diag, sink);
     moosec_source *src = moosec_source_from_memory("fuzz.moose", (const char *)data, size);
     moosec_parse(&schema, src, &diag);
-    moosec_sema_check(&schema, &diag);
+    /* `moosec check` goes on to the table checks of the DDL generator on a clean schema */
+    if (moosec_sema_check(&schema, &diag) == 0 && diag.errors == 0)
+        moosec_ddl_check(&schema, &diag);
     moosec_schema_free(&schema);
     return 0;
 }
