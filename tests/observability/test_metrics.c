@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,59 @@ static void test_concurrent_increments_are_exact(void **state) {
     /* Each thread records 1000..1999 ns, 200 times each. */
     assert_int_equal(m.write_ack.sum_ns, (uint64_t)THREADS * 200 * (1000 + 1999) * 1000 / 2);
     assert_int_equal(m.write_ack.max_ns, 1999);
+    moose__metrics_registry_free(reg);
+}
+
+typedef struct reader_args {
+    moose_metrics_registry *reg;
+    _Atomic int *stop;
+    int rounds;
+} reader_args;
+
+/* Reads everything a scrape reads, over and over, while writers record. */
+static void *reader(void *arg) {
+    reader_args *a = arg;
+    while (!atomic_load(a->stop)) {
+        moose_metrics m;
+        moose_metrics_registry_get(a->reg, MOOSE_COMPONENT_STREAM, "s", &m);
+        moose_health h;
+        moose_metrics_registry_health(a->reg, MOOSE_COMPONENT_STREAM, NULL, &h);
+        FILE *null = fopen("/dev/null", "w");
+        moose__metrics_prometheus(a->reg, null);
+        fclose(null);
+        free(moose__metrics_streams_json(a->reg));
+        free(moose__metrics_validation_json(a->reg));
+        moose__metrics_tick(a->reg, moose__metrics_now_ns() / 1000000);
+        a->rounds++;
+    }
+    return NULL;
+}
+
+static void test_reads_during_writes(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = new_registry();
+    moose__component *c = moose__metrics_component(reg, MOOSE_COMPONENT_STREAM, "s");
+    _Atomic int stop = 0;
+    reader_args ra = {reg, &stop, 0};
+    pthread_t rd, th[2];
+    assert_int_equal(pthread_create(&rd, NULL, reader, &ra), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, c), 0);
+    /* Components registered while others record and readers walk the registry. */
+    char name[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        assert_non_null(moose__metrics_component(reg, MOOSE_COMPONENT_TRANSFORM, name));
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&stop, 1);
+    pthread_join(rd, NULL);
+    moose_metrics m;
+    assert_int_equal(moose_metrics_registry_get(reg, MOOSE_COMPONENT_STREAM, "s", &m), 0);
+    assert_int_equal(m.records_in, 2 * PER_THREAD);
+    assert_int_equal(m.write_ack.count, 2 * PER_THREAD);
+    assert_true(ra.rounds > 0);
     moose__metrics_registry_free(reg);
 }
 
@@ -345,6 +399,7 @@ int main(void) {
         cmocka_unit_test(test_counters_after_known_workload),
         cmocka_unit_test(test_null_component_records_nothing),
         cmocka_unit_test(test_concurrent_increments_are_exact),
+        cmocka_unit_test(test_reads_during_writes),
         cmocka_unit_test(test_histogram_percentiles),
         cmocka_unit_test(test_rates_over_the_last_minute),
         cmocka_unit_test(test_lag_per_partition),
