@@ -12,8 +12,8 @@
 #   --quiet          print only failures (the files are still written)
 #
 # Each app runs in WORK-DIR/<example>/, which keeps what was printed:
-# run.log (the app's log), write.txt, dlq.txt, metrics.txt, health.txt and
-# rows-<Table>.txt; the tables stay in moose.db there.
+# run.log (the app's log), writer.txt (user_events_writer), write.txt, dlq.txt,
+# metrics.txt, health.txt and rows-<Table>.txt; the tables stay in moose.db there.
 # MOOSE_JOBS sets the build's parallelism (default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --work-dir) work_dir=${2:?--work-dir needs a directory}; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --quiet) quiet=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "demo: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
