@@ -34,9 +34,11 @@ cat > "$tmp/section" <<MD
 
 ### Recording, per call
 
-What one call costs on the hot path, in nanoseconds: \`bench_metrics $ops\`
-($ops calls per thread, after a warm-up). "2 threads" runs two threads at once
-on the same component and shows each thread's time per call.
+What one call costs on the hot path, in nanoseconds of the calling thread's
+CPU time (so waiting for a core on a busy machine is not counted):
+\`bench_metrics $ops\` ($ops calls per thread, after a warm-up). "2 threads"
+runs two threads at once on the same component and shows each thread's cost
+per call.
 
 $micro_table
 
@@ -46,8 +48,9 @@ $micro_table
 - A latency record touches three atomics (bucket, sum, max) of a log-linear
   histogram; percentiles are computed only when someone reads them.
 - Timing a latency takes two clock reads, which cost more than the record.
-- With 2 cores shared with other work, a second thread mostly waits for a
-  core: every row slows alike there, the plain increment too.
+- On a machine whose cores are busy with other work, the two threads seldom
+  run at the same moment, so the cost of sharing a cache line (the second
+  row with 2 threads) shows less than it would on an idle machine.
 
 ### The pipeline, metrics on and off
 
