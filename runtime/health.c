@@ -148,6 +148,12 @@ static void check_component(moose_health *h, const moose_health_thresholds *t,
                    lag_total);
 }
 
+void moose__component_health(moose__component *c, const moose_health_thresholds *t,
+                             uint64_t now_ms, moose_health *out) {
+    memset(out, 0, sizeof *out);
+    check_component(out, t, c, now_ms);
+}
+
 typedef struct health_walk {
     moose_health *h;
     const moose_health_thresholds *t;

@@ -101,11 +101,11 @@ static void print_group(json_t *root, const char *group, const char *kind, const
         format_ms(p99, sizeof p99, real(lat, "p99_ms"));
         fprintf(out,
                 "%-9s %-22s %10" PRIu64 " %10" PRIu64 " %8.1f %8.1f %8" PRIu64 " %8" PRIu64
-                " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8s\n",
+                " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8s  %s\n",
                 kind, name, num(c, "records_in"), num(c, "records_out"),
                 real(rates, "in_per_s"), real(rates, "out_per_s"), num(c, "filtered"),
                 num(c, "invalid"), num(c, "transform_errors"), num(c, "dlq"),
-                num(json_object_get(c, "lag"), "total"), p99);
+                num(json_object_get(c, "lag"), "total"), p99, text(c, "health"));
     }
 }
 
@@ -123,9 +123,9 @@ int moose__cli_metrics(const char *http_addr, bool json, FILE *out, FILE *err) {
             fprintf(err, "error: %s/streams answered with invalid JSON: %s\n", http_addr,
                     jerr.text);
         } else {
-            fprintf(out, "%-9s %-22s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s\n", "KIND", "NAME",
-                    "IN", "OUT", "IN/s", "OUT/s", "FILTERED", "INVALID", "ERRORS", "DLQ", "LAG",
-                    "P99");
+            fprintf(out, "%-9s %-22s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s  %s\n", "KIND",
+                    "NAME", "IN", "OUT", "IN/s", "OUT/s", "FILTERED", "INVALID", "ERRORS", "DLQ",
+                    "LAG", "P99", "HEALTH");
             print_group(root, "streams", "stream", "write_ack", out);
             print_group(root, "transforms", "transform", "transform", out);
             print_group(root, "sinks", "sink", "end_to_end", out);

@@ -86,6 +86,13 @@ typedef struct moose__rates {
 } moose__rates;
 bool moose__component_rates(moose__component *c, moose__rates *out);
 
+/*
+ * C's own health (the broker left out) against T as of NOW_MS; takes no
+ * registry lock, so a walk over the registry may call it.
+ */
+void moose__component_health(moose__component *c, const moose_health_thresholds *t,
+                             uint64_t now_ms, moose_health *out);
+
 /* Length of the valid UTF-8 sequence at S (at most LEFT bytes), or 0 if none starts there. */
 size_t moose__metrics_utf8_seq(const unsigned char *s, size_t left);
 

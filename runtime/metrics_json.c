@@ -13,6 +13,8 @@
 
 typedef struct json_walk {
     moose_metrics_registry *reg;
+    moose_health_thresholds thresholds; /* read before the walk: it holds the registry */
+    uint64_t now_ms;
     json_t *groups[3]; /* by moose_component_kind */
     moose_validation_stats *vs;
     bool failed;
@@ -114,7 +116,12 @@ static void visit_metrics(moose_component_kind kind, const char *name, moose__co
     json_walk *w = opaque;
     moose_metrics m;
     moose__component_snapshot(w->reg, c, &m);
-    add_to_group(w, kind, metrics_json(w, name, &m));
+    json_t *o = metrics_json(w, name, &m);
+    moose_health h;
+    moose__component_health(c, &w->thresholds, w->now_ms, &h);
+    if (o)
+        put(w, o, "health", json_string(moose_health_status_name(h.status)));
+    add_to_group(w, kind, o);
 }
 
 static json_t *rfc3339_ms(int64_t ms_since_epoch) {
@@ -211,7 +218,8 @@ static void visit_validation(moose_component_kind kind, const char *name, moose_
 }
 
 static char *document(moose_metrics_registry *reg, moose__component_visit_fn visit) {
-    json_walk w = {.reg = reg};
+    json_walk w = {.reg = reg, .thresholds = moose__metrics_thresholds(reg),
+                   .now_ms = moose__metrics_now_ms()};
     json_t *root = json_object();
     w.vs = malloc(sizeof *w.vs);
     for (int k = 0; k < 3; k++) {

@@ -287,6 +287,7 @@ static void test_streams_endpoint(void **state) {
     json_t *lag = json_object_get(t, "lag");
     assert_int_equal(json_integer_value(json_object_get(lag, "total")), 4);
     assert_int_equal(json_array_size(json_object_get(lag, "partitions")), 2);
+    assert_string_equal(json_string_value(json_object_get(t, "health")), "healthy");
     json_t *k = json_array_get(json_object_get(doc, "sinks"), 0);
     assert_string_equal(json_string_value(json_object_get(k, "name")), "Processed\"Table");
     assert_int_equal(json_integer_value(json_object_get(k, "records_out")), 72);
@@ -358,10 +359,10 @@ static void test_cli_metrics_table(void **state) {
     char *text = capture(out), *errors = capture(err);
     assert_string_equal(errors, "");
     const char *lines[] = {
-        "KIND      NAME                           IN        OUT     IN/s    OUT/s FILTERED  INVALID   ERRORS      DLQ      LAG      P99\n",
-        "stream    raw_stream                    100         95      0.0      0.0        0        5        0        5        0    2.0ms\n",
-        "transform enrich                         95         72      0.0      0.0       20        1        3        3        4        -\n",
-        "sink      Processed\"Table                72         72      0.0      0.0        0        0        0        0        0        -\n",
+        "KIND      NAME                           IN        OUT     IN/s    OUT/s FILTERED  INVALID   ERRORS      DLQ      LAG      P99  HEALTH\n",
+        "stream    raw_stream                    100         95      0.0      0.0        0        5        0        5        0    2.0ms  healthy\n",
+        "transform enrich                         95         72      0.0      0.0       20        1        3        3        4        -  healthy\n",
+        "sink      Processed\"Table                72         72      0.0      0.0        0        0        0        0        0        -  healthy\n",
     };
     char want[1024] = "";
     for (size_t i = 0; i < 4; i++)
@@ -396,6 +397,14 @@ static void test_cli_health(void **state) {
 
     moose__component *k = moose__metrics_find(f->reg, MOOSE_COMPONENT_SINK, "Processed\"Table");
     moose__metrics_sink_failing(k, true, "database is locked");
+    /* The metrics table names the failing component. */
+    out = tmpfile();
+    assert_int_equal(moose__cli_metrics(f->addr, false, out, err), 0);
+    text = capture(out);
+    assert_non_null(strstr(text, "        0        -  unhealthy\n"));
+    assert_non_null(strstr(text, "        4        -  healthy\n"));
+    free(text);
+    fclose(out);
     out = tmpfile();
     assert_int_equal(moose__cli_health(f->addr, false, out, err), 1);
     text = capture(out);
