@@ -732,6 +732,23 @@ static void put_model_api(gen *g, const moosec_model *m) {
     E(out, 1, "return %s_to_json(rec, out);\n", n);
     E(out, 0, "}\n\n");
 
+    bool any_pattern = false;
+    for (size_t i = 0; i < m->fields.len; i++)
+        any_pattern |= m->fields.items[i]->pattern != NULL;
+    if (any_pattern) {
+        E(out, 0, "static int %s__prepare(char *errstr, size_t errstr_size) {\n", n);
+        for (size_t i = 0; i < m->fields.len; i++) {
+            const moosec_field *f = m->fields.items[i];
+            if (!f->pattern)
+                continue;
+            E(out, 1, "if (moose_pattern_prepare(&%s__%s_pattern, errstr, errstr_size) != 0)\n", n,
+              f->name);
+            E(out, 2, "return -1;\n");
+        }
+        E(out, 1, "return 0;\n");
+        E(out, 0, "}\n\n");
+    }
+
     if (m->fields.len) {
         E(out, 0, "static const moose_field_desc %s__fields[%zu] = {\n", n, m->fields.len);
         for (size_t i = 0; i < m->fields.len; i++)
@@ -753,6 +770,8 @@ static void put_model_api(gen *g, const moosec_model *m) {
     E(out, 1, ".decode = %s__decode_any,\n", n);
     E(out, 1, ".validate = %s__validate_any,\n", n);
     E(out, 1, ".encode = %s__encode_any,\n", n);
+    if (any_pattern)
+        E(out, 1, ".prepare = %s__prepare,\n", n);
     E(out, 0, "};\n\n");
 }
 

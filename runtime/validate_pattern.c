@@ -82,3 +82,12 @@ int moose_pattern_match(moose_pattern *pat, const char *s, size_t len) {
         return 1;
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
+
+int moose_patterns_prepare(const moose_app_desc *desc, char *errstr, size_t errstr_size) {
+    for (uint32_t i = 0; i < desc->nmodels; i++) {
+        const moose_model_desc *m = desc->models[i];
+        if (m->prepare && m->prepare(errstr, errstr_size) != 0)
+            return -1;
+    }
+    return 0;
+}

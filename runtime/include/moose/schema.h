@@ -126,6 +126,13 @@ struct moose_model_desc {
     int (*validate)(const void *rec, struct moose_errors *errs);
     /* Appends REC as one JSON object (no newline) to OUT. Returns 0 or a negative code. */
     int (*encode)(const void *rec, struct moose_buf *out);
+    /*
+     * Compiles this model's @pattern constraints now (PCRE2 with JIT), so no
+     * record pays for it later. 0, or -1 with ERRSTR filled. NULL when the
+     * model has no pattern. moose_patterns_prepare() (validate.h) calls it
+     * for every model of an app.
+     */
+    int (*prepare)(char *errstr, size_t errstr_size);
 };
 
 /* ---- the app: streams, tables, transforms ---- */

@@ -39,6 +39,13 @@ int moose_pattern_match(moose_pattern *pat, const char *s, size_t len);
 /* Compiles PAT now; 0, or -1 with a reason in ERRSTR. */
 int moose_pattern_prepare(moose_pattern *pat, char *errstr, size_t errstr_size);
 
+/*
+ * Compiles every @pattern of every model of DESC: what an app does at
+ * start-up, so a bad pattern is reported before the first record and no
+ * record pays for a compilation. 0, or -1 with ERRSTR filled.
+ */
+int moose_patterns_prepare(const moose_app_desc *desc, char *errstr, size_t errstr_size);
+
 /* Records one failure at PATH + NAME. Returns MOOSE_EVALIDATION. */
 int moose_validate_fail(moose_errors *errs, const moose_path *path, const char *name,
                         const char *rule, const char *fmt, ...)

@@ -184,6 +184,12 @@ static int Address__encode_any(const void *rec, moose_buf *out) {
     return Address_to_json(rec, out);
 }
 
+static int Address__prepare(char *errstr, size_t errstr_size) {
+    if (moose_pattern_prepare(&Address__zip_pattern, errstr, errstr_size) != 0)
+        return -1;
+    return 0;
+}
+
 static const moose_field_desc Address__fields[2] = {
     {
         .name = "street",
@@ -218,6 +224,7 @@ const moose_model_desc Address_desc = {
     .decode = Address__decode_any,
     .validate = Address__validate_any,
     .encode = Address__encode_any,
+    .prepare = Address__prepare,
 };
 
 /* ---- model Everything ---- */
