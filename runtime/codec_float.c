@@ -99,6 +99,9 @@ size_t moose_float32_format(float f, char out[MOOSE_FLOAT_TEXT_MAX]) {
         return strlen(out);
     }
     size_t n = try_exact(fabs((double)f), f < 0, 1, out);
+    /* m / 10^k went through a double first: confirm the text reads back as F */
+    if (n && strtof(out, NULL) != f)
+        n = 0;
     return n ? n : via_printf((double)f, 1, out);
 }
 

@@ -138,6 +138,23 @@ static void floats_are_shortest_and_round_trip(void **state) {
     }
 }
 
+/* Short decimals as Float32: the text must read back as the same float. */
+static void float32_short_decimals_round_trip(void **state) {
+    (void)state;
+    char buf[MOOSE_FLOAT_TEXT_MAX];
+    for (int k = 0; k <= 6; k++) {
+        float scale = 1;
+        for (int i = 0; i < k; i++)
+            scale *= 10;
+        for (int m = -100000; m <= 100000; m += 7) {
+            float f = (float)m / scale;
+            moose_float32_format(f, buf);
+            float back = strtof(buf, NULL);
+            assert_memory_equal(&back, &f, sizeof f);
+        }
+    }
+}
+
 static void utf8_length_counts_characters(void **state) {
     (void)state;
     assert_int_equal(moose_utf8_length("h\xc3\xa9llo", 6), 5);
@@ -174,6 +191,7 @@ int main(void) {
         cmocka_unit_test(date_and_uuid),
         cmocka_unit_test(decimal_is_exact),
         cmocka_unit_test(floats_are_shortest_and_round_trip),
+        cmocka_unit_test(float32_short_decimals_round_trip),
         cmocka_unit_test(utf8_length_counts_characters),
         cmocka_unit_test(arena_reuses_its_chunk),
     };
