@@ -12,8 +12,9 @@
  * A feeder thread writes the same N records into each stage's input while it
  * runs (the embedded broker keeps only ~5 MB per partition, so the input
  * cannot be loaded beforehand; the feeder is held back by the stage's
- * commits). Throughput counts from the first output to the N-th on the
- * output topic (its high watermarks), so group joins are not measured.
+ * commits), once the stage's consumers have joined their group.
+ * Throughput counts from the first output to the N-th on the output topic
+ * (its high watermarks), so group joins are not measured.
  *
  *   bench_pipeline [--records N] [--only raw|moose] [--rss]
  */
@@ -93,6 +94,16 @@ static void *feed(void *arg) {
     }
     moose__producer_flush(f->producer, 600000);
     return NULL;
+}
+
+/*
+ * Lets a stage's consumers join their group before any record comes: a member
+ * joining late makes the group rebalance, which pauses it for seconds and
+ * would be counted as the stage's slowness.
+ */
+static void let_the_group_settle(void) {
+    struct timespec ts = {8, 0};
+    nanosleep(&ts, NULL);
 }
 
 /* ---- the output's progress ---- */
@@ -235,6 +246,7 @@ static result run_raw(moose_app *app, long n) {
     for (int i = 0; i < PARTITIONS; i++)
         pthread_create(&workers[i], NULL, pass_records, &pt);
     pthread_create(&poller, NULL, poll_producer, &pt);
+    let_the_group_settle();
     pthread_create(&f.thread, NULL, feed, &f);
     result r = measure(app->kafka, out, 0, n, false);
     pthread_join(f.thread, NULL);
@@ -255,6 +267,7 @@ static result run_moose(moose_app *app, long n, bool rss) {
     feeder f = {app->producer, raw_stream_stream.topic, n, 0};
     if (moose_app_start(app, err, sizeof err) != 0)
         die("moose_app_start", err);
+    let_the_group_settle();
     pthread_create(&f.thread, NULL, feed, &f);
     result r = measure(app->kafka, processed_stream_stream.topic, 0, n, rss);
     pthread_join(f.thread, NULL);

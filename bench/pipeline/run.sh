@@ -67,7 +67,8 @@ on the embedded cluster: \`bench_pipeline --records $records\`
   codec, validate it, call \`transform_record\`, validate and encode the output,
   produce it keyed through libmoose's producer, and commit an offset only once
   every output before it was acknowledged.
-- Both stages are fed the same $records records while they run, by a thread
+- Both stages are fed the same $records records while they run (once their
+  consumers have joined the group: a late join pauses a group for seconds), by a thread
   that writes through libmoose's producer and is held back by the stage's
   commits (the embedded broker keeps only ~5 MB per partition, so the input
   cannot be loaded first). Time runs from the first output to the last one on
