@@ -42,6 +42,7 @@ static bool copy_config(moose_app *app, const moose_config *cfg) {
     app->cfg.http = dup_or_null(in.http, &failed);
     app->cfg.log_level = dup_or_null(in.log_level, &failed);
     app->cfg.max_record_bytes = in.max_record_bytes;
+    app->cfg.max_depth = in.max_depth;
     size_t n = 0;
     while (in.kafka_props && in.kafka_props[n])
         n++;
@@ -219,7 +220,9 @@ int moose_app_start(moose_app *app, char *errstr, size_t errstr_size) {
     if (rc == 0) {
         /* Sinks last: what the transforms produce has somewhere to go as soon as it exists. */
         moose__sinks_config sc = {.kafka = app->kafka, .app = d, .tables_url = app->cfg.tables,
-                                  .dlq_producer = app->producer, .metrics = app->metrics};
+                                  .dlq_producer = app->producer, .metrics = app->metrics,
+                                  .max_record_bytes = app->cfg.max_record_bytes,
+                                  .max_depth = app->cfg.max_depth};
         app->sinks = moose__sinks_start(&sc, errstr, errstr_size);
         if (!app->sinks)
             rc = MOOSE_ESCHEMA;

@@ -71,6 +71,7 @@ static const char options_help[] =
     "  --log-level LEVEL       debug, info (default), warn or error (environment:\n"
     "                          MOOSE_LOG_LEVEL)\n"
     "  --max-record-bytes N    longest record accepted (default 1M)\n"
+    "  --max-depth N           deepest JSON nesting accepted in a record (default 64)\n"
     "  --help                  this help; 'COMMAND --help' for one command\n";
 
 static void print_usage(const moose__cli *cli, FILE *out) {

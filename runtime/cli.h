@@ -44,12 +44,14 @@ int moose__cli_admin(const moose__cli *cli);
 #include "moose/codec.h"
 
 /*
- * Decodes LINE into a record of STREAM's model allocated in ARENA and, when
+ * Decodes LINE (nested at most MAX_DEPTH deep; 0: the decoder's default of
+ * 64) into a record of STREAM's model allocated in ARENA and, when
  * that worked, validates it. Returns 0 with *REC set, or a negative code with
  * every failure in ERRS (*REC is set too when only validation failed).
  */
 int moose__cli_check_record(const moose_stream_desc *stream, const char *line, size_t len,
-                            moose_arena *arena, moose_errors *errs, void **rec);
+                            unsigned max_depth, moose_arena *arena, moose_errors *errs,
+                            void **rec);
 
 /* Prints "LINE: error: PATH: message" for every error in ERRS (or CODE's text if none). */
 void moose__cli_print_errors(FILE *out, long lineno, const moose_errors *errs, int code);

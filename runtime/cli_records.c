@@ -10,7 +10,8 @@ bool moose__cli_blank(const char *line, size_t len) {
 }
 
 int moose__cli_check_record(const moose_stream_desc *stream, const char *line, size_t len,
-                            moose_arena *arena, moose_errors *errs, void **rec) {
+                            unsigned max_depth, moose_arena *arena, moose_errors *errs,
+                            void **rec) {
     const moose_model_desc *model = stream->model;
     *rec = NULL;
     void *r = moose_arena_alloc(arena, model->size, model->align);
@@ -22,6 +23,7 @@ int moose__cli_check_record(const moose_stream_desc *stream, const char *line, s
     moose_decode_options dopts = {
         .allow_extra_fields = stream->allow_extra_fields,
         .max_bytes = len + 1, /* the line reader already enforced the limit */
+        .max_depth = max_depth,
     };
     int rc = model->decode(r, line, len, arena, &dopts, errs);
     if (rc != 0)

@@ -48,7 +48,8 @@ int moose__cli_validate(const moose__cli *cli) {
         moose_arena_reset(&arena);
         moose_errors_clear(&errs);
         void *rec;
-        rc = moose__cli_check_record(stream, line, len, &arena, &errs, &rec);
+        rc = moose__cli_check_record(stream, line, len, cli->opts->cfg.max_depth, &arena, &errs,
+                                     &rec);
         if (rc == 0) {
             nvalid++;
         } else {

@@ -100,7 +100,8 @@ int moose__cli_write(const moose__cli *cli) {
         }
         model->init(rec);
         moose_decode_options dopts = {.allow_extra_fields = stream->allow_extra_fields,
-                                      .max_bytes = len + 1};
+                                      .max_bytes = len + 1,
+                                      .max_depth = cli->opts->cfg.max_depth};
         rc = model->decode(rec, line, len, &arena, &dopts, &errs);
         if (rc != 0) {
             refused++;

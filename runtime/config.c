@@ -139,6 +139,19 @@ int moose__options_parse(moose__options *opts, int argc, char **argv, char *err,
                          v);
                 return MOOSE_EINVAL;
             }
+        } else if ((v = option_value(arg, "--max-depth", argc, argv, &i, &matched)) || matched) {
+            if (!v || !*v)
+                goto missing;
+            char *end;
+            errno = 0;
+            unsigned long depth = strtoul(v, &end, 10);
+            if (errno || end == v || *end || *v == '-' || depth == 0 || depth > 100000) {
+                snprintf(err, errsize,
+                         "--max-depth wants a nesting depth from 1 to 100000 (like 64), not '%s'",
+                         v);
+                return MOOSE_EINVAL;
+            }
+            opts->cfg.max_depth = (unsigned)depth;
         } else if (strncmp(arg, "-X", 2) == 0) {
             v = arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v) {

@@ -207,7 +207,9 @@ static bool take(moose__sink *s, batch *b, rd_kafka_message_t *m) {
         b->deadline_ms = now_ms() + s->ms_max;
 
     const moose_stream_desc *stream = stream_of(s, rd_kafka_topic_name(m->rkt));
-    moose_decode_options opts = {.allow_extra_fields = stream && stream->allow_extra_fields};
+    moose_decode_options opts = {.allow_extra_fields = stream && stream->allow_extra_fields,
+                                 .max_bytes = s->cfg.max_record_bytes,
+                                 .max_depth = s->cfg.max_depth};
     void *rec = b->recs + b->nrecs * s->model->size;
     moose_errors_clear(&s->errs);
     int rc = s->model->decode(rec, m->payload ? m->payload : "", m->len, &b->arena, &opts,

@@ -48,6 +48,8 @@ typedef struct moose__sink_config {
     moose__producer *dlq_producer;     /* NULL: the sink makes its own */
     moose__component *metrics;         /* the sink's component (NULL: no metrics) */
     const char *group;                 /* NULL: moose__group_for_table() */
+    size_t max_record_bytes;           /* longest record read (0: 1 MiB) */
+    unsigned max_depth;                /* deepest nesting in a record (0: 64) */
 } moose__sink_config;
 
 typedef struct moose__sink moose__sink;
@@ -92,6 +94,8 @@ typedef struct moose__sinks_config {
     int64_t batch_rows, batch_bytes, batch_ms;
     moose__producer *dlq_producer;     /* shared by the sinks; NULL: each makes its own */
     moose_metrics_registry *metrics;   /* each sink reports as MOOSE_COMPONENT_SINK <table>; may be NULL */
+    size_t max_record_bytes;           /* longest record read (0: 1 MiB) */
+    unsigned max_depth;                /* deepest nesting in a record (0: 64) */
 } moose__sinks_config;
 
 /*

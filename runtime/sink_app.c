@@ -88,6 +88,8 @@ moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
             .batch_bytes = bytes,
             .batch_ms = ms,
             .dlq_producer = cfg->dlq_producer,
+            .max_record_bytes = cfg->max_record_bytes,
+            .max_depth = cfg->max_depth,
             .metrics = cfg->metrics
                            ? moose__metrics_component(cfg->metrics, MOOSE_COMPONENT_SINK, table->name)
                            : NULL,

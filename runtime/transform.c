@@ -213,6 +213,7 @@ int moose__transform_record(moose_transform_ctx *ctx, const void *value, size_t 
     moose_decode_options dopts = {
         .allow_extra_fields = src->allow_extra_fields,
         .max_bytes = ctx->max_bytes,
+        .max_depth = ctx->max_depth,
     };
     int rc = model->decode(in, value ? value : "", len, &ctx->arena, &dopts, &ctx->errs);
     if (rc != 0) {

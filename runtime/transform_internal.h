@@ -43,6 +43,7 @@ struct moose_transform_ctx {
     int32_t partition;  /* of the input record */
     int64_t offset;
     size_t max_bytes;   /* input record size limit */
+    unsigned max_depth; /* input nesting limit (0: the decoder's default) */
 };
 
 /* 0 or MOOSE_ENOMEM. */

@@ -148,6 +148,13 @@ LENIENT = [
     ("malformed JSON inside an unknown field", rec(b'"extra":[1,2')),
 ]
 
+# Run with --max-depth 3 (the record's own object is level 1).
+DEPTH = [
+    ("nesting 3 levels deep: within --max-depth 3", rec(b'"extra":[[1]]')),
+    ("nesting 4 levels deep: beyond --max-depth 3", rec(b'"extra":[[[1]]]')),
+    ("a model in an array (3 levels): within --max-depth 3", rec(b'"path":[{"x":1,"y":2}]')),
+]
+
 # Run with --max-record-bytes 1k.
 LIMITS = [
     ("a line longer than --max-record-bytes", b'{"id":"k","name":"' + b"x" * 2000 + b'"}'),
@@ -185,12 +192,16 @@ def main():
     os.chdir(here)
     write("strict.jsonl", STRICT)
     write("lenient.jsonl", LENIENT)
+    write("depth.jsonl", DEPTH)
     with open("limits.jsonl", "wb") as f:
         f.write(b"\n".join(line for _, line in LIMITS))
     if len(sys.argv) > 1:
         app = os.path.abspath(os.path.join(start, sys.argv[1]))
         table(app, "strict", "strict.jsonl", STRICT)
         table(app, "lenient", "lenient.jsonl", LENIENT)
+        table(app, "lenient", "depth.jsonl", DEPTH, ("--max-depth", "3"))
+        raised = [("nesting 100 levels deep, with --max-depth 200", LENIENT[0][1])]
+        table(app, "lenient", "lenient.jsonl", raised, ("--max-depth", "200"))
         table(app, "strict", "limits.jsonl", LIMITS, ("--max-record-bytes", "1k"))
 
 

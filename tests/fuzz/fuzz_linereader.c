@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         moose_arena_reset(&arena);
         moose_errors_clear(&errs);
         void *rec;
-        rc = moose__cli_check_record(stream, line, len, &arena, &errs, &rec);
+        rc = moose__cli_check_record(stream, line, len, 0, &arena, &errs, &rec);
         if (rc != 0)
             moose__cli_print_errors(devnull, lr.lineno, &errs, rc);
     }

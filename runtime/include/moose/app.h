@@ -27,6 +27,8 @@ typedef struct moose_config {
     const char *http;         /* "127.0.0.1:PORT" for /metrics, /health; NULL: off */
     const char *log_level;    /* "debug", "info" (default), "warn", "error" */
     size_t max_record_bytes;  /* longest record accepted from a file or a topic (0: 1 MiB) */
+    unsigned max_depth;       /* deepest JSON nesting accepted in a record, the record's own
+                                 object included (0: 64) */
 } moose_config;
 
 /* Connects (or starts / finds the embedded broker). NULL with ERRSTR filled on failure. */
