@@ -4,6 +4,7 @@
  * formatted without printf on the common paths.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "moose/json.h"
@@ -19,6 +20,10 @@ void moose_json_write_str(moose_buf *out, moose_str s) {
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t len = s.ptr ? s.len : 0;
     /* worst case: every byte as \u00XX */
+    if (len > (SIZE_MAX - 2) / 6) {
+        out->failed = true;
+        return;
+    }
     if (!moose_buf_reserve(out, len * 6 + 2))
         return;
     char *o = out->data + out->len;
