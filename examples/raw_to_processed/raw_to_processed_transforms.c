@@ -1,14 +1,15 @@
 /*
- * The transforms of raw_to_processed.moose: write each function's body.
+ * The transforms of raw_to_processed.moose, the three of the original
+ * description, written into the stubs `moosec stubs` made.
  *
  * moosec wrote this file once and never overwrites it: it is yours. The
  * signatures must match the ones raw_to_processed.moose.h declares; when the schema
  * changes, the compiler says which function no longer fits.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <moose/transform.h>
 
@@ -22,13 +23,14 @@
 static int parse_data(const RawEvent *in, moose_transform_ctx *ctx, double *value) {
     const char *text = in->data.ptr;
     char *end = NULL;
-    errno = 0;
     double v = strtod(text, &end);
     while (end && isspace((unsigned char)*end))
         end++;
-    if (end == text || *end != '\0')
+    /* strtod also reads hexadecimal ("0x1A"), which float() refuses. */
+    if (end == text || *end != '\0' || strpbrk(text, "xX"))
         return moose_transform_fail(ctx, "data '%s' is not a number", text);
-    if (errno == ERANGE || !isfinite(v))
+    /* Too large overflows to infinity (float() gives inf, which no JSON can carry). */
+    if (!isfinite(v))
         return moose_transform_fail(ctx, "data '%s' is not a finite number", text);
     *value = v;
     return 0;
