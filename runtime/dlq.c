@@ -184,9 +184,9 @@ static int parse_time(const char *s, int64_t *ms) {
     int y, mo, d, h, mi, sec, milli = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &milli) < 6)
         return -1;
-    *ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) *
-              1000 +
-          milli;
+    *ms =
+        (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 +
+        milli;
     return 0;
 }
 
@@ -220,12 +220,14 @@ int moose__dlq_encode(const moose__dlq_entry *e, moose_buf *out) {
     }
     bad |= json_object_set_new(o, "errors", errs);
     if (e->errors && e->errors->dropped)
-        bad |= json_object_set_new(o, "errors_dropped", json_integer((json_int_t)e->errors->dropped));
+        bad |=
+            json_object_set_new(o, "errors_dropped", json_integer((json_int_t)e->errors->dropped));
     bad |= json_object_set_new(o, "topic", json_string(e->topic ? e->topic : ""));
     bad |= json_object_set_new(o, "partition", json_integer(e->partition));
     bad |= json_object_set_new(o, "offset", json_integer(e->offset));
     bad |= json_object_set_new(o, "time", json_string(stamp));
-    bad |= json_object_set_new(o, "transform", e->transform ? json_string(e->transform) : json_null());
+    bad |=
+        json_object_set_new(o, "transform", e->transform ? json_string(e->transform) : json_null());
     if (e->key)
         bad |= set_bytes(o, "key", e->key, e->key_len);
     else
@@ -368,8 +370,8 @@ out:
 
 /* ---- to and from Kafka ---- */
 
-int moose__dlq_send(moose__producer *p, const moose__dlq_entry *e, bool sync,
-                    moose__delivery_cb cb, void *opaque, char *errstr, size_t errstr_size) {
+int moose__dlq_send(moose__producer *p, const moose__dlq_entry *e, bool sync, moose__delivery_cb cb,
+                    void *opaque, char *errstr, size_t errstr_size) {
     char topic[512];
     if (!e->topic || !moose__dlq_topic_name(e->topic, topic, sizeof(topic))) {
         snprintf(errstr, errstr_size, "DLQ entry without a usable topic name");
@@ -439,8 +441,10 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
             break;
         }
         if (low > 0 && moose__kafka_embedded(k))
-            MOOSE__LOG_WARN("dlq", "the embedded broker dropped the oldest DLQ entries "
-                            "topic=%s partition=%d first_offset=%" PRId64, dlq, (int)p, low);
+            MOOSE__LOG_WARN("dlq",
+                            "the embedded broker dropped the oldest DLQ entries "
+                            "topic=%s partition=%d first_offset=%" PRId64,
+                            dlq, (int)p, low);
         if (high <= low)
             continue;
         rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(1);
@@ -453,8 +457,8 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
             rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
             if (!m) {
                 if (++idle > 20) {
-                    snprintf(errstr, errstr_size, "reading %s partition %d stalled at offset %" PRId64,
-                             dlq, p, next);
+                    snprintf(errstr, errstr_size,
+                             "reading %s partition %d stalled at offset %" PRId64, dlq, p, next);
                     rc = MOOSE_ETIMEDOUT;
                 }
                 continue;
@@ -477,7 +481,8 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
             if (moose__dlq_decode(m->payload, m->len, &rec, why, sizeof(why)) != 0) {
                 moose__log(MOOSE__LOG_WARN, "dlq", "unreadable",
                            "skipping an unreadable DLQ entry topic=%s partition=%d offset=%" PRId64
-                           ": %s", dlq, (int)p, m->offset, why);
+                           ": %s",
+                           dlq, (int)p, m->offset, why);
                 if (unreadable)
                     (*unreadable)++;
             } else {
@@ -509,7 +514,8 @@ int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic
     int nparts = moose__kafka_partition_count(k, dlq, errstr, errstr_size);
     if (nparts < 0)
         return nparts;
-    /* Replay stops at the end as of now: entries that fail again and land in the DLQ wait for the next replay. */
+    /* Replay stops at the end as of now: entries that fail again and land in the DLQ wait for the
+     * next replay. */
     int64_t *high = calloc((size_t)nparts, sizeof(int64_t));
     int64_t *next = calloc((size_t)nparts, sizeof(int64_t));
     if (!high || !next) {
@@ -549,7 +555,8 @@ int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic
             next[i] = pos->elems[i].offset > 0 ? pos->elems[i].offset : 0;
     rd_kafka_topic_partition_list_destroy(pos);
 
-    /* Up to each partition's end as of the start: entries that fail again wait for the next replay. */
+    /* Up to each partition's end as of the start: entries that fail again wait for the next replay.
+     */
     int64_t deadline = moose__kafka_now_ms() + 30000;
     for (;;) {
         bool done = true;
@@ -580,7 +587,8 @@ int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic
         if (moose__dlq_decode(m->payload, m->len, &rec, why, sizeof(why)) != 0) {
             moose__log(MOOSE__LOG_WARN, "dlq", "unreadable",
                        "not replaying an unreadable DLQ entry topic=%s partition=%d "
-                       "offset=%" PRId64 ": %s", dlq, (int)m->partition, m->offset, why);
+                       "offset=%" PRId64 ": %s",
+                       dlq, (int)m->partition, m->offset, why);
         } else {
             rc = moose__producer_send_sync(p, rec.topic, rec.key, rec.key_len, rec.original,
                                            rec.original_len, NULL, NULL, errstr, errstr_size);

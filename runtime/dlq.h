@@ -45,16 +45,16 @@ int moose__dlq_source_parse(const char *name, moose__dlq_source *out);
 typedef struct moose__dlq_entry {
     moose__dlq_error_type type;
     moose__dlq_source source;
-    const char *message;         /* a sentence for a person */
-    const moose_errors *errors;  /* failing field paths and rules; may be NULL */
-    const char *topic;           /* where the record was (or was to be) written */
-    int32_t partition;           /* -1 when it never reached a topic (write) */
-    int64_t offset;              /* -1 likewise */
-    int64_t time_ms;             /* when it failed; 0: now */
-    const char *transform;       /* the transform's name, or NULL */
-    const void *key;             /* the original key, or NULL */
+    const char *message;        /* a sentence for a person */
+    const moose_errors *errors; /* failing field paths and rules; may be NULL */
+    const char *topic;          /* where the record was (or was to be) written */
+    int32_t partition;          /* -1 when it never reached a topic (write) */
+    int64_t offset;             /* -1 likewise */
+    int64_t time_ms;            /* when it failed; 0: now */
+    const char *transform;      /* the transform's name, or NULL */
+    const void *key;            /* the original key, or NULL */
     size_t key_len;
-    const void *original;        /* the original record's bytes */
+    const void *original; /* the original record's bytes */
     size_t original_len;
 } moose__dlq_entry;
 
@@ -75,7 +75,7 @@ typedef struct moose__dlq_record {
     char *transform; /* or NULL */
     char *key;       /* raw bytes, NUL-terminated for convenience; NULL: no key */
     size_t key_len;
-    char *original;  /* raw bytes, NUL-terminated for convenience */
+    char *original; /* raw bytes, NUL-terminated for convenience */
     size_t original_len;
     /* Where the envelope itself was read from (set by moose__dlq_read). */
     int32_t dlq_partition;
@@ -104,8 +104,8 @@ int moose__dlq_send(moose__producer *p, const moose__dlq_entry *entry, bool sync
  * a negative code with ERRSTR filled.
  */
 typedef int (*moose__dlq_read_cb)(const moose__dlq_record *rec, void *opaque);
-int64_t moose__dlq_read(moose__kafka *kafka, const char *topic, moose__dlq_read_cb cb,
-                        void *opaque, size_t *unreadable, char *errstr, size_t errstr_size);
+int64_t moose__dlq_read(moose__kafka *kafka, const char *topic, moose__dlq_read_cb cb, void *opaque,
+                        size_t *unreadable, char *errstr, size_t errstr_size);
 
 /*
  * Replays `<topic>.dlq`: each entry's original bytes go back onto its
@@ -115,7 +115,7 @@ int64_t moose__dlq_read(moose__kafka *kafka, const char *topic, moose__dlq_read_
  * a second replay only sends entries added since. Returns how many were
  * replayed, or a negative code with ERRSTR filled.
  */
-int64_t moose__dlq_replay(moose__kafka *kafka, moose__producer *p, const char *topic,
-                          char *errstr, size_t errstr_size);
+int64_t moose__dlq_replay(moose__kafka *kafka, moose__producer *p, const char *topic, char *errstr,
+                          size_t errstr_size);
 
 #endif

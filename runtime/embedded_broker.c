@@ -144,8 +144,8 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
         return *bootstrap ? MOOSE_ETRANSPORT : MOOSE_ENOMEM;
     }
     moose__log(MOOSE__LOG_INFO, "broker", NULL,
-               "removing a stale %s: its broker (pid %ld, %s) is gone path=%s",
-               MOOSE__BROKER_FILE, *pid, *boot ? boot : "no address", path);
+               "removing a stale %s: its broker (pid %ld, %s) is gone path=%s", MOOSE__BROKER_FILE,
+               *pid, *boot ? boot : "no address", path);
     unlink(path);
     free(path);
     *pid = 0;
@@ -288,8 +288,8 @@ static int publish(moose__embedded *e, const char *dir, char *errstr, size_t err
     return rc;
 }
 
-int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out,
-                          char *errstr, size_t errstr_size) {
+int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out, char *errstr,
+                          size_t errstr_size) {
     *out = NULL;
     moose__embedded *e = calloc(1, sizeof(*e));
     if (!e) {
@@ -310,17 +310,20 @@ int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded 
         goto fail;
     }
     if (!(e->mcluster = rd_kafka_mock_cluster_new(e->rk, 1))) {
-        snprintf(errstr, errstr_size, "cannot start the embedded broker (mock cluster) on loopback");
+        snprintf(errstr, errstr_size,
+                 "cannot start the embedded broker (mock cluster) on loopback");
         rc = MOOSE_ETRANSPORT;
         goto fail;
     }
-    snprintf(e->bootstrap, sizeof(e->bootstrap), "%s", rd_kafka_mock_cluster_bootstraps(e->mcluster));
+    snprintf(e->bootstrap, sizeof(e->bootstrap), "%s",
+             rd_kafka_mock_cluster_bootstraps(e->mcluster));
     if ((rc = start_control(e, errstr, errstr_size)))
         goto fail;
     if ((rc = publish(e, dir, errstr, errstr_size)))
         goto fail;
-    moose__log(MOOSE__LOG_INFO, "broker", NULL, "embedded broker started bootstrap=%s pid=%ld dir=%s",
-               e->bootstrap, (long)getpid(), dir);
+    moose__log(MOOSE__LOG_INFO, "broker", NULL,
+               "embedded broker started bootstrap=%s pid=%ld dir=%s", e->bootstrap, (long)getpid(),
+               dir);
     *out = e;
     return 0;
 fail:
@@ -328,8 +331,12 @@ fail:
     return rc;
 }
 
-const char *moose__embedded_bootstrap(const moose__embedded *e) { return e->bootstrap; }
-rd_kafka_mock_cluster_t *moose__embedded_cluster(moose__embedded *e) { return e->mcluster; }
+const char *moose__embedded_bootstrap(const moose__embedded *e) {
+    return e->bootstrap;
+}
+rd_kafka_mock_cluster_t *moose__embedded_cluster(moose__embedded *e) {
+    return e->mcluster;
+}
 
 /* Removes the file only while it still names this process: a newer broker's file stays. */
 static void unpublish(moose__embedded *e) {

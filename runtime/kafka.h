@@ -45,11 +45,11 @@ typedef enum moose__embedded_mode {
 } moose__embedded_mode;
 
 typedef struct moose__kafka_opts {
-    const char *brokers;            /* "embedded" (or NULL) or a bootstrap list "host:port,..." */
-    const char *const *props;       /* "key=value", NULL-terminated; may be NULL */
-    moose__embedded_mode embedded;  /* how "embedded" is resolved */
-    const char *dir;                /* where MOOSE__BROKER_FILE lives (NULL: ".") */
-    const char *prog;               /* the app's name, for "start one with `PROG broker`" */
+    const char *brokers;           /* "embedded" (or NULL) or a bootstrap list "host:port,..." */
+    const char *const *props;      /* "key=value", NULL-terminated; may be NULL */
+    moose__embedded_mode embedded; /* how "embedded" is resolved */
+    const char *dir;               /* where MOOSE__BROKER_FILE lives (NULL: ".") */
+    const char *prog;              /* the app's name, for "start one with `PROG broker`" */
 } moose__kafka_opts;
 
 /*
@@ -69,8 +69,8 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
 void moose__kafka_close(moose__kafka *kafka);
 
 const char *moose__kafka_bootstrap(const moose__kafka *kafka); /* "127.0.0.1:PORT,..." */
-bool moose__kafka_embedded(const moose__kafka *kafka);        /* the mock cluster, here or elsewhere */
-bool moose__kafka_owns_broker(const moose__kafka *kafka);     /* the mock runs in this process */
+bool moose__kafka_embedded(const moose__kafka *kafka);    /* the mock cluster, here or elsewhere */
+bool moose__kafka_owns_broker(const moose__kafka *kafka); /* the mock runs in this process */
 
 /*
  * A librdkafka configuration with the bootstrap servers, the user's
@@ -117,8 +117,8 @@ bool moose__dlq_topic_name(const char *topic, char *out, size_t out_size);
  * Consumer group names, one spelling for every part: "<app>.transform.<name>"
  * and "<app>.table.<name>". The producer's back-pressure watches them.
  */
-bool moose__group_for_transform(const moose_app_desc *app, const moose_transform_desc *t,
-                                char *out, size_t out_size);
+bool moose__group_for_transform(const moose_app_desc *app, const moose_transform_desc *t, char *out,
+                                size_t out_size);
 bool moose__group_for_table(const moose_app_desc *app, const moose_table_desc *table, char *out,
                             size_t out_size);
 
@@ -161,11 +161,12 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
  * MOOSE_ECLOSED (closing), MOOSE_ETRANSPORT (unknown topic, ...), MOOSE_ETOOBIG.
  * KEY may be NULL (no key: spread over partitions). PARTITION -1: by key.
  */
-int moose__producer_send(moose__producer *p, const char *topic, int32_t partition,
-                         const void *key, size_t key_len, const void *value, size_t value_len,
-                         moose__delivery_cb cb, void *opaque);
+int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
+                         size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
+                         void *opaque);
 
-/* Like moose__producer_send but waits for the broker's acknowledgement. PARTITION/OFFSET may be NULL. */
+/* Like moose__producer_send but waits for the broker's acknowledgement. PARTITION/OFFSET may be
+ * NULL. */
 int moose__producer_send_sync(moose__producer *p, const char *topic, const void *key,
                               size_t key_len, const void *value, size_t value_len,
                               int32_t *partition, int64_t *offset, char *errstr,
@@ -175,7 +176,8 @@ int moose__producer_send_sync(moose__producer *p, const char *topic, const void 
 int moose__producer_flush(moose__producer *p, int timeout_ms);
 /* Records queued and not yet reported. */
 int64_t moose__producer_in_flight(const moose__producer *p);
-/* Flushes (up to moose.send.timeout.ms), then frees; records still queued are reported ECLOSED. NULL ok. */
+/* Flushes (up to moose.send.timeout.ms), then frees; records still queued are reported ECLOSED.
+ * NULL ok. */
 void moose__producer_close(moose__producer *p);
 /* The librdkafka handle, for what this header does not wrap. */
 rd_kafka_t *moose__producer_handle(moose__producer *p);
@@ -196,13 +198,13 @@ typedef void (*moose__assign_cb)(moose__consumer *c, const rd_kafka_topic_partit
                                  void *opaque);
 
 typedef struct moose__consumer_opts {
-    const char *group;                /* consumer group id (required) */
-    const char *const *topics;        /* subscribed topics */
+    const char *group;         /* consumer group id (required) */
+    const char *const *topics; /* subscribed topics */
     size_t ntopics;
-    moose__revoke_cb on_revoke;       /* may be NULL: then nothing in flight is assumed */
-    moose__assign_cb on_assign;       /* may be NULL */
+    moose__revoke_cb on_revoke; /* may be NULL: then nothing in flight is assumed */
+    moose__assign_cb on_assign; /* may be NULL */
     void *opaque;
-    const char *name;                 /* for logs (NULL: the group) */
+    const char *name; /* for logs (NULL: the group) */
 } moose__consumer_opts;
 
 /*

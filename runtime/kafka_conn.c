@@ -1,4 +1,5 @@
-/* Resolving where Kafka is (embedded or a bootstrap list) and which properties every client gets. */
+/* Resolving where Kafka is (embedded or a bootstrap list) and which properties every client gets.
+ */
 /* realpath() is an XSI function. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -114,9 +115,12 @@ static int split_property(const char *prop, char *key, size_t key_size, const ch
 }
 
 /* Properties moose__kafka_conf sets itself: a user's -X must not silently undo them. */
-static const char *const reserved_props[] = {"bootstrap.servers", "enable.auto.commit",
-                                             "enable.auto.offset.store", "enable.idempotence",
-                                             "acks", NULL};
+static const char *const reserved_props[] = {"bootstrap.servers",
+                                             "enable.auto.commit",
+                                             "enable.auto.offset.store",
+                                             "enable.idempotence",
+                                             "acks",
+                                             NULL};
 
 static int take_properties(moose__kafka *k, const char *const *props, char *errstr,
                            size_t errstr_size) {
@@ -298,9 +302,15 @@ bool moose__kafka_user_set(const moose__kafka *k, const char *name) {
     return false;
 }
 
-const char *moose__kafka_bootstrap(const moose__kafka *k) { return k->bootstrap; }
-bool moose__kafka_embedded(const moose__kafka *k) { return k->embedded; }
-bool moose__kafka_owns_broker(const moose__kafka *k) { return k->owned != NULL; }
+const char *moose__kafka_bootstrap(const moose__kafka *k) {
+    return k->bootstrap;
+}
+bool moose__kafka_embedded(const moose__kafka *k) {
+    return k->embedded;
+}
+bool moose__kafka_owns_broker(const moose__kafka *k) {
+    return k->owned != NULL;
+}
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
@@ -361,8 +371,8 @@ bool moose__dlq_topic_name(const char *topic, char *out, size_t out_size) {
     return n > 0 && (size_t)n < out_size;
 }
 
-bool moose__group_for_transform(const moose_app_desc *app, const moose_transform_desc *t,
-                                char *out, size_t out_size) {
+bool moose__group_for_transform(const moose_app_desc *app, const moose_transform_desc *t, char *out,
+                                size_t out_size) {
     int n = snprintf(out, out_size, "%s.transform.%s", app->name, t->name);
     return n > 0 && (size_t)n < out_size;
 }

@@ -91,8 +91,10 @@ static void on_assigned(moose__consumer *c, rd_kafka_topic_partition_list_t *par
                          c->group, tp->topic, (int)tp->partition, next);
     }
     if (err)
-        MOOSE__LOG_WARN("consumer", "cannot read committed offsets, gaps at the start of these "
-                        "partitions go unchecked group=%s: %s", c->group, rd_kafka_err2str(err));
+        MOOSE__LOG_WARN("consumer",
+                        "cannot read committed offsets, gaps at the start of these "
+                        "partitions go unchecked group=%s: %s",
+                        c->group, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(committed);
     rd_kafka_assign(c->rk, parts);
     if (c->on_assign)
@@ -232,8 +234,7 @@ static int check_message(moose__consumer *c, rd_kafka_message_t *m) {
         atomic_fetch_add(&c->lost, lost);
         moose__log(MOOSE__LOG_ERROR, "consumer", "gap",
                    "records were lost between producer and consumer group=%s topic=%s "
-                   "partition=%d expected_offset=%" PRId64 " got_offset=%" PRId64
-                   " lost=%" PRIu64,
+                   "partition=%d expected_offset=%" PRId64 " got_offset=%" PRId64 " lost=%" PRIu64,
                    c->group, topic, (int)m->partition, e->next, m->offset, lost);
         rc = MOOSE_EGAP;
     }
@@ -359,7 +360,9 @@ rd_kafka_topic_partition_list_t *moose__consumer_assignment(moose__consumer *c) 
     return parts;
 }
 
-rd_kafka_t *moose__consumer_handle(moose__consumer *c) { return c->rk; }
+rd_kafka_t *moose__consumer_handle(moose__consumer *c) {
+    return c->rk;
+}
 
 void moose__consumer_close(moose__consumer *c) {
     if (!c)

@@ -15,10 +15,10 @@ typedef struct moose__embedded moose__embedded;
 
 struct moose__kafka {
     char *bootstrap;
-    bool embedded;       /* the mock cluster, in this process or another */
-    char **props;        /* librdkafka "key=value" (ours removed), NULL-terminated */
+    bool embedded; /* the mock cluster, in this process or another */
+    char **props;  /* librdkafka "key=value" (ours removed), NULL-terminated */
     size_t nprops;
-    char *dir;           /* where MOOSE__BROKER_FILE lives */
+    char *dir; /* where MOOSE__BROKER_FILE lives */
     char *prog;
 
     /* moose.* settings */
@@ -28,12 +28,12 @@ struct moose__kafka {
     int admin_timeout_ms;
     int send_timeout_ms;
 
-    moose__embedded *owned;  /* the mock cluster when this process runs it */
-    char *remote_control;    /* "127.0.0.1:PORT" of the owner's control socket */
+    moose__embedded *owned; /* the mock cluster when this process runs it */
+    char *remote_control;   /* "127.0.0.1:PORT" of the owner's control socket */
 
-    pthread_mutex_t lock;    /* guards admin_rk creation */
+    pthread_mutex_t lock;        /* guards admin_rk creation */
     pthread_mutex_t topics_lock; /* one topic check-and-create at a time */
-    rd_kafka_t *admin_rk;    /* metadata and Admin requests, made on first use */
+    rd_kafka_t *admin_rk;        /* metadata and Admin requests, made on first use */
 };
 
 /* ---- embedded broker (embedded_broker.c) ---- */
@@ -52,8 +52,8 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
  * then uses that one). The control socket creates topics for other processes
  * through KAFKA (moose__kafka_ensure_topic).
  */
-int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out,
-                          char *errstr, size_t errstr_size);
+int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out, char *errstr,
+                          size_t errstr_size);
 const char *moose__embedded_bootstrap(const moose__embedded *e);
 rd_kafka_mock_cluster_t *moose__embedded_cluster(moose__embedded *e);
 /* Unpublishes (only if the file is still ours), stops the control socket and the mock. */

@@ -42,10 +42,10 @@ typedef struct bp_partition {
 typedef struct prod_topic {
     char *name;
     rd_kafka_topic_t *rkt;
-    int32_t nparts;           /* 0 until known */
-    atomic_bool watched;      /* set once, before sends (see moose__producer_watch) */
+    int32_t nparts;      /* 0 until known */
+    atomic_bool watched; /* set once, before sends (see moose__producer_watch) */
     char **groups;
-    rd_kafka_t **group_rk;    /* committed-offset readers, one per group */
+    rd_kafka_t **group_rk; /* committed-offset readers, one per group */
     size_t ngroups;
     bp_partition *parts;
     int64_t last_refresh_ms;
@@ -220,7 +220,9 @@ fail:
     return NULL;
 }
 
-rd_kafka_t *moose__producer_handle(moose__producer *p) { return p->rk; }
+rd_kafka_t *moose__producer_handle(moose__producer *p) {
+    return p->rk;
+}
 
 static prod_topic *topic_find(moose__producer *p, const char *name) {
     for (prod_topic *t = atomic_load(&p->topics); t; t = t->next)
@@ -394,8 +396,7 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
         int64_t records, held;
         bp_ahead(bp, &records, &held);
         bool nothing_ahead = records == 0;
-        if (nothing_ahead ||
-            (records + 1 <= k->bp_max_records && held + bytes <= k->bp_max_bytes))
+        if (nothing_ahead || (records + 1 <= k->bp_max_records && held + bytes <= k->bp_max_bytes))
             return 0;
         if (p->closing)
             return MOOSE_ECLOSED;
@@ -448,9 +449,9 @@ static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int6
     }
 }
 
-int moose__producer_send(moose__producer *p, const char *topic, int32_t partition,
-                         const void *key, size_t key_len, const void *value, size_t value_len,
-                         moose__delivery_cb cb, void *opaque) {
+int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
+                         size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
+                         void *opaque) {
     if (!p || !topic)
         return MOOSE_EINVAL;
     if (atomic_load(&p->closing))

@@ -14,17 +14,17 @@
 #include "kafka_internal.h"
 #include "log.h"
 
-/* Partitions of TOPIC from a metadata request for all topics (asking for one could auto-create it). */
-static int lookup_partitions(moose__kafka *k, const char *topic, char *errstr,
-                             size_t errstr_size) {
+/* Partitions of TOPIC from a metadata request for all topics (asking for one could auto-create it).
+ */
+static int lookup_partitions(moose__kafka *k, const char *topic, char *errstr, size_t errstr_size) {
     rd_kafka_t *rk = moose__kafka_admin_handle(k, errstr, errstr_size);
     if (!rk)
         return MOOSE_ETRANSPORT;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, k->admin_timeout_ms);
     if (err) {
-        snprintf(errstr, errstr_size, "no metadata from Kafka at %s within %d ms: %s",
-                 k->bootstrap, k->admin_timeout_ms, rd_kafka_err2str(err));
+        snprintf(errstr, errstr_size, "no metadata from Kafka at %s within %d ms: %s", k->bootstrap,
+                 k->admin_timeout_ms, rd_kafka_err2str(err));
         return err == RD_KAFKA_RESP_ERR__TIMED_OUT ? MOOSE_ETIMEDOUT : MOOSE_ETRANSPORT;
     }
     int rc = MOOSE_ENOTFOUND;
@@ -104,7 +104,8 @@ static int admin_create_topic(moose__kafka *k, const char *topic, int32_t partit
     char why[256];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, why, sizeof(why));
     if (!nt) {
-        snprintf(errstr, errstr_size, "cannot describe topic '%s' for CreateTopics: %s", topic, why);
+        snprintf(errstr, errstr_size, "cannot describe topic '%s' for CreateTopics: %s", topic,
+                 why);
         return MOOSE_EINVAL;
     }
     if (retention_ms > 0) {
@@ -139,8 +140,8 @@ static int admin_add_partitions(moose__kafka *k, const char *topic, int32_t part
     if (!rk)
         return MOOSE_ETRANSPORT;
     char why[256];
-    rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)partitions, why,
-                                                              sizeof(why));
+    rd_kafka_NewPartitions_t *np =
+        rd_kafka_NewPartitions_new(topic, (size_t)partitions, why, sizeof(why));
     if (!np) {
         snprintf(errstr, errstr_size, "cannot describe partitions of '%s': %s", topic, why);
         return MOOSE_EINVAL;
@@ -152,8 +153,8 @@ static int admin_add_partitions(moose__kafka *k, const char *topic, int32_t part
     int rc = admin_wait(k, q, "CreatePartitions", topic, &ev, errstr, errstr_size);
     if (rc == 0) {
         size_t n = 0;
-        const rd_kafka_topic_result_t **res = rd_kafka_CreatePartitions_result_topics(
-            rd_kafka_event_CreatePartitions_result(ev), &n);
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
         rc = topic_result(res, n, "CreatePartitions", topic, errstr, errstr_size);
         rd_kafka_event_destroy(ev);
     }
@@ -186,7 +187,8 @@ static int mock_create_topic(moose__kafka *k, const char *topic, int32_t partiti
         moose__kafka_sleep_ms(20);
     }
     /* The mock keeps everything in memory until its size limit: retention has nothing to do. */
-    MOOSE__LOG_DEBUG("kafka", "created topic in the embedded broker topic=%s partitions=%d "
+    MOOSE__LOG_DEBUG("kafka",
+                     "created topic in the embedded broker topic=%s partitions=%d "
                      "retention_ms=%" PRId64 " (not applied in embedded mode)",
                      topic, (int)partitions, retention_ms);
     return 0;

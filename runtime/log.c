@@ -101,7 +101,8 @@ static int64_t now_ms(clockid_t clock) {
 
 static log_limit *limit_slot(const char *component, const char *kind) {
     for (size_t i = 0; i < log_nlimits; i++) {
-        if (strcmp(log_limits[i].component, component) == 0 && strcmp(log_limits[i].kind, kind) == 0)
+        if (strcmp(log_limits[i].component, component) == 0 &&
+            strcmp(log_limits[i].kind, kind) == 0)
             return &log_limits[i];
     }
     if (log_nlimits == LOG_LIMIT_SLOTS)
@@ -124,8 +125,8 @@ static void write_prefix(FILE *out, moose__log_level level, const char *componen
             component);
 }
 
-void moose__logv(moose__log_level level, const char *component, const char *kind,
-                 const char *fmt, va_list ap) {
+void moose__logv(moose__log_level level, const char *component, const char *kind, const char *fmt,
+                 va_list ap) {
     pthread_once(&log_once, log_init_from_env);
     if (!component)
         component = "moose";
@@ -165,8 +166,8 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
     pthread_mutex_unlock(&log_mutex);
 }
 
-void moose__log(moose__log_level level, const char *component, const char *kind,
-                const char *fmt, ...) {
+void moose__log(moose__log_level level, const char *component, const char *kind, const char *fmt,
+                ...) {
     va_list ap;
     va_start(ap, fmt);
     moose__logv(level, component, kind, fmt, ap);
@@ -197,10 +198,22 @@ const char *moose__log_quote(char *out, size_t out_size, const char *s, size_t l
     for (size_t i = 0; i < len && o + 7 < out_size; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': out[o++] = '\\'; out[o++] = '"'; break;
-        case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
-        case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
-        case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+        case '"':
+            out[o++] = '\\';
+            out[o++] = '"';
+            break;
+        case '\\':
+            out[o++] = '\\';
+            out[o++] = '\\';
+            break;
+        case '\n':
+            out[o++] = '\\';
+            out[o++] = 'n';
+            break;
+        case '\t':
+            out[o++] = '\\';
+            out[o++] = 't';
+            break;
         default:
             if (c < ' ' || c == 0x7f)
                 o += (size_t)snprintf(out + o, out_size - o, "\\x%02x", c);

@@ -47,10 +47,10 @@ void moose__log_set_rate(unsigned lines_per_second);
 /* How many lines the limiter swallowed since start (all components). */
 uint64_t moose__log_suppressed_total(void);
 
-void moose__log(moose__log_level level, const char *component, const char *kind,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void moose__logv(moose__log_level level, const char *component, const char *kind,
-                 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+void moose__log(moose__log_level level, const char *component, const char *kind, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+void moose__logv(moose__log_level level, const char *component, const char *kind, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 4, 0)));
 
 /*
  * Writes S (LEN bytes) into OUT as a value for `key=`: as is when it has no

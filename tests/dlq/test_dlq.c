@@ -3,10 +3,11 @@
  * UTF-8, envelopes that cannot be read, and the round trip through the real
  * embedded broker: send, read back, replay onto the original topic (once).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <signal.h>
@@ -205,7 +206,8 @@ static void test_send_read_and_replay(void **state) {
     moose__producer *p = moose__producer_new(k, "dlq", err, sizeof(err));
 
     /* Nothing yet: an empty DLQ reads as zero entries, and a replay sends nothing. */
-    assert_int_equal(moose__dlq_read(k, "raw", collect, &(collected){0}, NULL, err, sizeof(err)), 0);
+    assert_int_equal(moose__dlq_read(k, "raw", collect, &(collected){0}, NULL, err, sizeof(err)),
+                     0);
 
     const char *originals[] = {"{\"id\":\"a\",\"v\":\"x\"}", "{\"id\":\"b\",\"v\":\"y\"}",
                                "{\"id\":\"c\",\"v\":\"z\"}"};
@@ -213,10 +215,16 @@ static void test_send_read_and_replay(void **state) {
     moose__dlq_error_type types[] = {MOOSE__DLQ_VALIDATION_ERROR, MOOSE__DLQ_TRANSFORM_ERROR,
                                      MOOSE__DLQ_TABLE_ERROR};
     for (int i = 0; i < 3; i++) {
-        moose__dlq_entry e = {.type = types[i], .source = (moose__dlq_source)i,
-                              .message = "failed", .topic = "raw", .partition = i == 0 ? -1 : 0,
-                              .offset = i == 0 ? -1 : i, .transform = i == 1 ? "to_processed" : NULL,
-                              .key = keys[i], .key_len = 1, .original = originals[i],
+        moose__dlq_entry e = {.type = types[i],
+                              .source = (moose__dlq_source)i,
+                              .message = "failed",
+                              .topic = "raw",
+                              .partition = i == 0 ? -1 : 0,
+                              .offset = i == 0 ? -1 : i,
+                              .transform = i == 1 ? "to_processed" : NULL,
+                              .key = keys[i],
+                              .key_len = 1,
+                              .original = originals[i],
                               .original_len = strlen(originals[i])};
         assert_int_equal(moose__dlq_send(p, &e, true, NULL, NULL, err, sizeof(err)), 0);
     }
@@ -253,9 +261,15 @@ static void test_send_read_and_replay(void **state) {
     assert_string_equal(got[2], "c={\"id\":\"c\",\"v\":\"z\"}");
 
     /* A second replay sends only what arrived since. */
-    moose__dlq_entry late = {.type = MOOSE__DLQ_DELIVERY_ERROR, .source = MOOSE__DLQ_FROM_WRITE,
-                             .message = "late", .topic = "raw", .partition = -1, .offset = -1,
-                             .key = "d", .key_len = 1, .original = "{\"id\":\"d\"}",
+    moose__dlq_entry late = {.type = MOOSE__DLQ_DELIVERY_ERROR,
+                             .source = MOOSE__DLQ_FROM_WRITE,
+                             .message = "late",
+                             .topic = "raw",
+                             .partition = -1,
+                             .offset = -1,
+                             .key = "d",
+                             .key_len = 1,
+                             .original = "{\"id\":\"d\"}",
                              .original_len = 10};
     assert_int_equal(moose__dlq_send(p, &late, true, NULL, NULL, err, sizeof(err)), 0);
     assert_int_equal(moose__dlq_replay(k, p, "raw", err, sizeof(err)), 1);

@@ -3,10 +3,11 @@
  * embedded broker's file and its discovery from another process, topics,
  * Admin timeouts, the keyed producer and its typed errors, the log.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <errno.h>
@@ -26,8 +27,10 @@ extern char **environ;
 static void expect_open_error(const char *const *props, int code, const char *message) {
     char *dir = tt_mkdir();
     assert_non_null(dir);
-    moose__kafka_opts opts = {.brokers = "embedded", .props = props,
-                              .embedded = MOOSE__EMBEDDED_FIND_OR_START, .dir = dir};
+    moose__kafka_opts opts = {.brokers = "embedded",
+                              .props = props,
+                              .embedded = MOOSE__EMBEDDED_FIND_OR_START,
+                              .dir = dir};
     moose__kafka *k = NULL;
     char err[1024] = "";
     assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), code);
@@ -59,8 +62,8 @@ static void test_bad_properties(void **state) {
     assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), MOOSE_EINVAL);
     assert_non_null(strstr(err, "unknown moose setting"));
     const char *wrong_type[] = {"linger.ms=soon", NULL};
-    assert_int_equal(moose__kafka_open(&(moose__kafka_opts){.props = wrong_type, .dir = "/tmp"},
-                                       &k, err, sizeof(err)),
+    assert_int_equal(moose__kafka_open(&(moose__kafka_opts){.props = wrong_type, .dir = "/tmp"}, &k,
+                                       err, sizeof(err)),
                      MOOSE_EINVAL);
     assert_non_null(strstr(err, "bad Kafka property 'linger.ms=soon': "));
 }
@@ -109,12 +112,13 @@ static void test_stale_broker_file_is_removed(void **state) {
     assert_true(moose__kafka_owns_broker(k));
     moose__kafka_close(k);
 
-    /* A live process whose broker does not answer: its file is left alone, and the message says what to do. */
+    /* A live process whose broker does not answer: its file is left alone, and the message says
+     * what to do. */
     f = fopen(path, "w");
     fprintf(f, "bootstrap=127.0.0.1:1\npid=%ld\ncontrol=127.0.0.1:1\n", (long)getpid());
     fclose(f);
-    moose__kafka_opts opts = {.embedded = MOOSE__EMBEDDED_FIND_OR_START, .dir = dir,
-                              .prog = "myapp"};
+    moose__kafka_opts opts = {
+        .embedded = MOOSE__EMBEDDED_FIND_OR_START, .dir = dir, .prog = "myapp"};
     char err[1024], want[1200];
     assert_int_equal(moose__kafka_open(&opts, &k, err, sizeof(err)), MOOSE_ENOBROKER);
     snprintf(want, sizeof(want),
@@ -139,8 +143,9 @@ static void test_publish_find_and_unpublish(void **state) {
     snprintf(path, sizeof(path), "%s/%s", dir, MOOSE__BROKER_FILE);
     char *text = tt_slurp(path);
     assert_non_null(text);
-    snprintf(want, sizeof(want), "bootstrap=%s\npid=%ld\ncontrol=127.0.0.1:",
-             moose__kafka_bootstrap(owner), (long)getpid());
+    snprintf(want, sizeof(want),
+             "bootstrap=%s\npid=%ld\ncontrol=127.0.0.1:", moose__kafka_bootstrap(owner),
+             (long)getpid());
     assert_int_equal(strncmp(text, want, strlen(want)), 0);
     free(text);
 
@@ -191,8 +196,8 @@ static void test_topics_in_the_owner(void **state) {
 
 /* Runs this test binary again as another process that opens DIR's broker and creates a topic. */
 static int run_child(const char *dir, const char *topic, const char *partitions) {
-    char *argv[] = {"/proc/self/exe", "--child-topic", (char *)dir, (char *)topic,
-                    (char *)partitions, NULL};
+    char *argv[] = {"/proc/self/exe", "--child-topic",    (char *)dir,
+                    (char *)topic,    (char *)partitions, NULL};
     pid_t pid;
     if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
         return -1;
@@ -243,11 +248,11 @@ static void test_topics_from_another_process(void **state) {
 
 /* ---- `APP broker` ---- */
 
-static const moose_stream_desc ev_stream = {.name = "ev", .topic = "ev", .parallelism = 2,
-                                            .retention_s = 3600};
+static const moose_stream_desc ev_stream = {
+    .name = "ev", .topic = "ev", .parallelism = 2, .retention_s = 3600};
 static const moose_stream_desc *const app_streams[] = {&ev_stream};
-static const moose_app_desc test_app = {.abi_version = MOOSE_ABI_VERSION, .name = "testapp",
-                                        .streams = app_streams, .nstreams = 1};
+static const moose_app_desc test_app = {
+    .abi_version = MOOSE_ABI_VERSION, .name = "testapp", .streams = app_streams, .nstreams = 1};
 
 static int child_broker(const char *dir) {
     if (chdir(dir) != 0)
@@ -333,8 +338,8 @@ static void test_admin_request_times_out_clearly(void **state) {
     int rc = moose__kafka_ensure_topic(k, "via-admin", 2, 0, err, sizeof(err));
     assert_int_equal(rc, MOOSE_ETIMEDOUT);
     char want[512];
-    snprintf(want, sizeof(want), "CreateTopics for topic 'via-admin' at %s failed: ",
-             moose__kafka_bootstrap(owner));
+    snprintf(want, sizeof(want),
+             "CreateTopics for topic 'via-admin' at %s failed: ", moose__kafka_bootstrap(owner));
     assert_int_equal(strncmp(err, want, strlen(want)), 0);
     moose__kafka_close(k);
     moose__kafka_close(owner);
@@ -387,8 +392,8 @@ static void test_keyed_producer(void **state) {
                                                        strlen(value), &part, &off, err,
                                                        sizeof(err)),
                              0);
-            int32_t want = rd_kafka_msg_partitioner_murmur2(rkt, keys[i], strlen(keys[i]), 4,
-                                                            NULL, NULL);
+            int32_t want =
+                rd_kafka_msg_partitioner_murmur2(rkt, keys[i], strlen(keys[i]), 4, NULL, NULL);
             assert_int_equal(part, want);
             assert_true(off >= round);
         }
@@ -407,8 +412,8 @@ static void test_keyed_producer(void **state) {
     /* A record the broker refuses for good is a delivery error with the broker's reason. */
     rd_kafka_mock_push_request_errors(moose__embedded_cluster(k->owned), 0 /* Produce */, 1,
                                       RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-    int rc = moose__producer_send_sync(p, "events", "user-1", 6, "x", 1, NULL, NULL, err,
-                                       sizeof(err));
+    int rc =
+        moose__producer_send_sync(p, "events", "user-1", 6, "x", 1, NULL, NULL, err, sizeof(err));
     assert_int_equal(rc, MOOSE_EDELIVERY);
     assert_string_equal(err, "broker did not acknowledge the record on topic 'events': Broker: "
                              "Topic authorization failed");
@@ -455,9 +460,9 @@ static void test_queue_full_and_closed(void **state) {
     assert_int_equal(moose__producer_send(p, "held", 0, "a", 1, "1", 1, remember_cb, &o), 0);
     assert_int_equal(moose__producer_send(p, "held", 0, "b", 1, "2", 1, remember_cb, &o),
                      MOOSE_EQUEUEFULL);
-    assert_int_equal(moose__producer_send_sync(p, "held", "c", 1, "3", 1, NULL, NULL, err,
-                                               sizeof(err)),
-                     MOOSE_EQUEUEFULL);
+    assert_int_equal(
+        moose__producer_send_sync(p, "held", "c", 1, "3", 1, NULL, NULL, err, sizeof(err)),
+        MOOSE_EQUEUEFULL);
     assert_string_equal(err, "cannot send a record to topic 'held': producer queue is full");
     assert_int_equal(moose__producer_flush(p, 200), MOOSE_ETIMEDOUT);
     assert_int_equal(moose__producer_in_flight(p), 1);

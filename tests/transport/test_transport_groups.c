@@ -6,10 +6,11 @@
  * that keeps it from dropping any. Each first group join costs ~3 s, so
  * every test joins as few groups as it can.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <inttypes.h>
@@ -28,7 +29,7 @@
 #define PER_KEY 50
 
 typedef struct resume_state {
-    int64_t done_next[4];  /* per partition: the next offset after what counts as done */
+    int64_t done_next[4]; /* per partition: the next offset after what counts as done */
     int revokes;
     int revoked_partitions;
     int commit_rc;
@@ -72,8 +73,11 @@ static void test_key_order_commit_and_resume(void **state) {
 
     resume_state st = {{0}, 0, 0, 0};
     const char *topics[] = {"keyed"};
-    moose__consumer_opts co = {.group = "g-resume", .topics = topics, .ntopics = 1,
-                               .on_revoke = commit_done_on_revoke, .opaque = &st};
+    moose__consumer_opts co = {.group = "g-resume",
+                               .topics = topics,
+                               .ntopics = 1,
+                               .on_revoke = commit_done_on_revoke,
+                               .opaque = &st};
     moose__consumer *c = moose__consumer_new(k, &co, err, sizeof(err));
     assert_non_null(c);
 
@@ -113,7 +117,8 @@ static void test_key_order_commit_and_resume(void **state) {
     assert_int_equal(st.revoked_partitions, 4);
     assert_int_equal(st.commit_rc, 0);
 
-    /* The next member of the group resumes exactly after what was committed: the undone half again. */
+    /* The next member of the group resumes exactly after what was committed: the undone half again.
+     */
     co.on_revoke = NULL;
     c = moose__consumer_new(k, &co, err, sizeof(err));
     int64_t first[4] = {-1, -1, -1, -1};
@@ -172,9 +177,8 @@ static void test_two_members_share_partitions(void **state) {
     for (int i = 0; i < 40; i++) {
         char key[16];
         snprintf(key, sizeof(key), "k%d", i);
-        assert_int_equal(moose__producer_send(p, "shared", i % 4, key, strlen(key), "v", 1, NULL,
-                                              NULL),
-                         0);
+        assert_int_equal(
+            moose__producer_send(p, "shared", i % 4, key, strlen(key), "v", 1, NULL, NULL), 0);
     }
     assert_int_equal(moose__producer_flush(p, 10000), 0);
 
@@ -234,8 +238,8 @@ static void raw_produce(moose__kafka *k, const char *topic, int count) {
     for (int i = 0; i < count; i++) {
         while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
                                  RD_KAFKA_V_VALUE(value, sizeof(value)),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
     }
     assert_int_equal(rd_kafka_flush(rk, 30000), 0);
@@ -256,7 +260,8 @@ static void test_gap_is_reported(void **state) {
     moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
     char err[1024];
     assert_int_equal(moose__kafka_ensure_topic(k, "lossy", 1, 0, err, sizeof(err)), 0);
-    /* 12 MB into one partition: the embedded broker keeps about 5 MB and drops the rest silently. */
+    /* 12 MB into one partition: the embedded broker keeps about 5 MB and drops the rest silently.
+     */
     raw_produce(k, "lossy", 12000);
     int64_t low = low_watermark(k, "lossy");
     assert_true(low > 0);

@@ -3,10 +3,11 @@
  * consumer (keys, values, and the same partition our producer would pick),
  * and records we produce are read back by kcat.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <signal.h>
@@ -30,9 +31,8 @@ static void test_kcat_to_us(void **state) {
     assert_non_null(k);
     char err[1024], cmd[1024];
     assert_int_equal(moose__kafka_ensure_topic(k, "from-kcat", 3, 0, err, sizeof(err)), 0);
-    snprintf(cmd, sizeof(cmd),
-             "%s -P -q -b %s -t from-kcat -K: -X partitioner=murmur2_random", KCAT_PROGRAM,
-             moose__kafka_bootstrap(k));
+    snprintf(cmd, sizeof(cmd), "%s -P -q -b %s -t from-kcat -K: -X partitioner=murmur2_random",
+             KCAT_PROGRAM, moose__kafka_bootstrap(k));
     FILE *kc = popen(cmd, "w");
     assert_non_null(kc);
     for (int i = 0; i < 12; i++)

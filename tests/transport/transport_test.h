@@ -44,11 +44,12 @@ static inline void tt_rmdir(char *dir) {
     free(dir);
 }
 
-/* Opens the transport on DIR's embedded broker (started when MODE allows); NULL after printing why. */
+/* Opens the transport on DIR's embedded broker (started when MODE allows); NULL after printing why.
+ */
 static inline moose__kafka *tt_open(const char *dir, moose__embedded_mode mode,
                                     const char *const *props) {
-    moose__kafka_opts opts = {.brokers = "embedded", .props = props, .embedded = mode,
-                              .dir = dir, .prog = "testapp"};
+    moose__kafka_opts opts = {
+        .brokers = "embedded", .props = props, .embedded = mode, .dir = dir, .prog = "testapp"};
     moose__kafka *k = NULL;
     char err[1024];
     int rc = moose__kafka_open(&opts, &k, err, sizeof(err));
