@@ -30,7 +30,8 @@ if [ "$store" = clickhouse ]; then
   tables="clickhouse://127.0.0.1:$port/default"
   count() {
     curl -sf "http://127.0.0.1:$port/" --data-binary \
-      "SELECT count(), uniqExact(id) FROM ProcessedTable FINAL FORMAT TSV" 2>/dev/null | tr '\t' ' '
+      "SELECT count(), uniqExact(id) FROM ProcessedTable FINAL FORMAT TSV" 2>/dev/null | tr '\t' ' ' ||
+      true # the table may not exist yet
   }
   rows() {
     curl -sf "http://127.0.0.1:$port/" --data-binary \
