@@ -117,7 +117,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     moose__producer *p = opaque;
     prod_topic *t = rd_kafka_topic_opaque(m->rkt);
     /* Unwatched topics (and real clusters) take no lock here: this runs once per record. */
-    if (t && atomic_load(&t->watched) && m->partition >= 0 && m->partition < t->nparts) {
+    bool watched = t && atomic_load(&t->watched) && m->partition >= 0 && m->partition < t->nparts;
+    if (watched) {
         pthread_mutex_lock(&p->lock);
         bp_partition *bp = &t->parts[m->partition];
         int64_t bytes = (int64_t)(m->len + m->key_len) + 64;
@@ -131,16 +132,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 MOOSE__LOG_WARN("producer", "out of memory tracking back-pressure topic=%s",
                                 t->name);
         }
-        atomic_fetch_sub(&p->in_flight, 1);
-        pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
-    } else {
-        atomic_fetch_sub(&p->in_flight, 1);
-        if (atomic_load(&p->waiters) > 0) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_broadcast(&p->cond);
-            pthread_mutex_unlock(&p->lock);
-        }
     }
 
     send_ctx *ctx = m->_private;
@@ -159,6 +151,14 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
             ctx->cb(0, m->partition, m->offset, NULL, ctx->opaque);
         }
         free(ctx);
+    }
+
+    /* Counted down only after the callback ran: a flush that returns means every callback did. */
+    atomic_fetch_sub(&p->in_flight, 1);
+    if (watched || atomic_load(&p->waiters) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
     }
 }
 
