@@ -150,7 +150,8 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
  * its partition holds more than moose.backpressure.max.* beyond the offset
  * committed by the slowest of GROUPS. Register the groups that read TOPIC
  * (transforms and table sinks of the app) before sending; a topic with no
- * registered group is not bounded. Callable more than once (adds).
+ * registered group is not bounded. Callable more than once (adds), but
+ * not while sends to TOPIC are in progress.
  */
 int moose__producer_watch(moose__producer *p, const char *topic, const char *const *groups,
                           size_t ngroups);

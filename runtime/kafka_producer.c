@@ -414,9 +414,10 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
             last_warn = now;
             moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
                        "writes wait for the slowest reader to commit (the embedded broker keeps "
-                       "~5 MB per partition; is `run` running?) topic=%s partition=%d group=%s "
-                       "records_ahead=%" PRId64 " bytes_ahead=%" PRId64,
-                       t->name, (int)partition, bp->slowest ? bp->slowest : "?", records, held);
+                       "~5 MB per partition; is `%s run` running?) topic=%s partition=%d "
+                       "group=%s records_ahead=%" PRId64 " bytes_ahead=%" PRId64,
+                       k->prog, t->name, (int)partition, bp->slowest ? bp->slowest : "?", records,
+                       held);
         }
         if (now - t->last_refresh_ms >= BP_REFRESH_MS) {
             t->last_refresh_ms = now; /* one refresher at a time */
