@@ -503,6 +503,38 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
     return delivered;
 }
 
+/*
+ * Entries of DLQ not yet replayed by GROUP, asked without joining the group
+ * (a join costs seconds): a replay with nothing new returns at once. -1 when
+ * it cannot tell (then the replay joins and finds out).
+ */
+static int64_t unreplayed(moose__kafka *k, const char *group, const char *dlq, int32_t nparts,
+                          const int64_t *high) {
+    char err[512];
+    rd_kafka_conf_t *conf = moose__kafka_consumer_conf(k, group, err, sizeof(err));
+    rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)) : NULL;
+    if (!rk) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(nparts);
+    for (int32_t i = 0; i < nparts; i++)
+        rd_kafka_topic_partition_list_add(pos, dlq, i);
+    int64_t left = -1;
+    if (rd_kafka_committed(rk, pos, k->admin_timeout_ms) == 0) {
+        left = 0;
+        for (int32_t i = 0; i < nparts; i++) {
+            int64_t at = pos->elems[i].offset > 0 ? pos->elems[i].offset : 0;
+            if (at < high[i])
+                left += high[i] - at;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+    rd_kafka_destroy(rk);
+    return left;
+}
+
 int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic, char *errstr,
                           size_t errstr_size) {
     char dlq[512], group[560];
@@ -537,7 +569,7 @@ int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic
         rc = MOOSE_ETRANSPORT;
         goto out;
     }
-    if (pending == 0)
+    if (pending == 0 || (pending = unreplayed(k, group, dlq, nparts, high)) == 0)
         goto out;
     const char *topics[] = {dlq};
     moose__consumer_opts co = {.group = group, .topics = topics, .ntopics = 1, .name = "replay"};

@@ -275,6 +275,9 @@ static void test_send_read_and_replay(void **state) {
     assert_int_equal(moose__dlq_replay(k, p, "raw", err, sizeof(err)), 1);
     assert_int_equal(read_topic(k, "raw", 2, got, 8), 4);
     assert_string_equal(got[3], "d={\"id\":\"d\"}");
+    /* Nothing new: nothing sent (and no group join to find that out). */
+    assert_int_equal(moose__dlq_replay(k, p, "raw", err, sizeof(err)), 0);
+    assert_int_equal(read_topic(k, "raw", 2, got, 8), 4);
 
     moose__producer_close(p);
     moose__kafka_close(k);
