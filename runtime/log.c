@@ -16,6 +16,7 @@ typedef struct log_limit {
     int64_t window_start_ms; /* start of the current one-second window */
     unsigned lines;          /* written in this window */
     uint64_t suppressed;     /* swallowed since the last line written */
+    moose__log_level level;  /* of the last line swallowed */
 } log_limit;
 
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -146,6 +147,7 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
         }
         if (lim->lines >= log_rate) {
             lim->suppressed++;
+            lim->level = level;
             log_suppressed++;
             pthread_mutex_unlock(&log_mutex);
             return;
@@ -162,6 +164,22 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
     write_prefix(out, level, component);
     vfprintf(out, fmt, ap);
     fputc('\n', out);
+    fflush(out);
+    pthread_mutex_unlock(&log_mutex);
+}
+
+void moose__log_flush_suppressed(void) {
+    pthread_mutex_lock(&log_mutex);
+    FILE *out = log_out ? log_out : stderr;
+    for (size_t i = 0; i < log_nlimits; i++) {
+        log_limit *lim = &log_limits[i];
+        if (lim->suppressed == 0)
+            continue;
+        write_prefix(out, lim->level, lim->component);
+        fprintf(out, "suppressed %llu similar messages kind=%s\n",
+                (unsigned long long)lim->suppressed, lim->kind);
+        lim->suppressed = 0;
+    }
     fflush(out);
     pthread_mutex_unlock(&log_mutex);
 }

@@ -44,6 +44,12 @@ void moose__log_set_output(FILE *out);
 /* Lines per second per (component, kind); 0 disables rate limiting. */
 void moose__log_set_rate(unsigned lines_per_second);
 
+/*
+ * Writes the "suppressed K similar messages" lines still owed (a flood's
+ * tail that no later line of its kind reported). Call at shutdown.
+ */
+void moose__log_flush_suppressed(void);
+
 /* How many lines the limiter swallowed since start (all components). */
 uint64_t moose__log_suppressed_total(void);
 
