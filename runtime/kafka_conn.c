@@ -280,10 +280,11 @@ void moose__kafka_close(moose__kafka *k) {
         return;
     /* The transport closes last in an app: a flood's unreported tail is owed its line now. */
     moose__log_flush_suppressed();
-    if (k->admin_rk)
-        rd_kafka_destroy(k->admin_rk);
+    /* The broker first: its control thread may be using the admin handle for another process. */
     if (k->owned)
         moose__embedded_stop(k->owned);
+    if (k->admin_rk)
+        rd_kafka_destroy(k->admin_rk);
     for (size_t i = 0; k->props && i < k->nprops; i++)
         free(k->props[i]);
     free(k->props);
