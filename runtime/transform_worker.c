@@ -423,9 +423,11 @@ static void *worker_main(void *arg) {
     uint64_t deadline = now_ms() + FINAL_COMMIT_MS;
     while (!commit(w, true) && now_ms() < deadline) {
         rd_kafka_message_t *m = NULL;
-        moose__consumer_poll(w->consumer, POLL_MS, &m);
+        int rc = moose__consumer_poll(w->consumer, POLL_MS, &m);
         if (m)
             rd_kafka_message_destroy(m);
+        if (rc == MOOSE_ECLOSED)
+            break; /* the consumer is gone: nothing more can be committed through it */
     }
     /*
      * Leave only when every worker has committed: the first one to leave

@@ -97,7 +97,11 @@ static bool wait_for(const char *file, const char *needle, long timeout_ms) {
 
 static void the_commands_with_a_broker(void **state) {
     (void)state;
-    unlink(MOOSE__BROKER_FILE);
+    /* a previous run's files would be read before the new processes truncate them */
+    static const char *const stale[] = {MOOSE__BROKER_FILE, "tail.out", "run.log", "broker.log",
+                                        "cmd.out", "cmd.err"};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
+        unlink(stale[i]);
     setenv("FIXTURE_APP", "pcli", 1);
     setenv("FIXTURE_TRANSFORM", "to_float", 1);
     setenv("FIXTURE_PARTITIONS", "1", 1);
