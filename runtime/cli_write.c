@@ -107,6 +107,8 @@ int moose__cli_write(const moose__cli *cli) {
             refused++;
             moose__cli_print_errors(stderr, lr.lineno, &errs, rc);
             int idx = moose__app_stream_index(app, stream);
+            /* A line that is no record never reaches moose_write(), which counts the others. */
+            moose__count(app->stream_metrics[idx], MOOSE__C_RECORDS_IN, 1);
             moose__metrics_validated(app->stream_metrics[idx], line, len, &errs);
             if (stream->on_invalid == MOOSE_ON_INVALID_DEAD_LETTER) {
                 char message[320];

@@ -71,6 +71,8 @@ static int prepare(moose_app *app, const moose_stream_desc *stream, const void *
         return MOOSE_EINVAL;
     }
     p->metrics = app->stream_metrics[idx];
+    /* Every record offered is in: in = out + invalid + the writes the transport refused. */
+    moose__count(p->metrics, MOOSE__C_RECORDS_IN, 1);
     const moose_model_desc *model = stream->model;
     size_t before = errs->len + errs->dropped;
     int vrc = model->validate(rec, errs);

@@ -203,7 +203,9 @@ static void assert_accounting(moose_app *app) {
     printf("# sink %s: in %llu out %llu dlq %llu retries %llu\n", DeliveryTable_table.name,
            (unsigned long long)k.records_in, (unsigned long long)k.records_out,
            (unsigned long long)k.dlq, (unsigned long long)k.retries);
-    /* Every order was produced once by the write side. */
+    /* Every order was offered once and produced once by the write side. */
+    assert_int_equal(s.records_in, ORDERS);
+    assert_int_equal(s.records_in, s.records_out + s.invalid);
     assert_int_equal(s.records_out, ORDERS);
     assert_int_equal(s.dlq, 0);
     /* At least once: a record may be seen twice after a fault, but the sums always hold. */
