@@ -50,7 +50,7 @@ typedef struct ch_column {
 typedef struct ch_table {
     CURL *curl;
     struct curl_slist *headers;
-    char base_url[512];  /* http://host:port/?database=db */
+    char base_url[512]; /* http://host:port/?database=db */
     char insert_url[1024];
     char error[CURL_ERROR_SIZE];
     int major, minor;
@@ -79,38 +79,38 @@ static size_t on_response(char *data, size_t size, size_t nmemb, void *opaque) {
  */
 static bool code_means_down(long code) {
     static const long down[] = {
-        16,  /* NO_SUCH_COLUMN_IN_TABLE: the table changed under us */
-        47,  /* UNKNOWN_IDENTIFIER */
-        60,  /* UNKNOWN_TABLE */
-        62,  /* SYNTAX_ERROR */
-        81,  /* UNKNOWN_DATABASE */
-        159, /* TIMEOUT_EXCEEDED */
-        164, /* READONLY */
-        173, /* CANNOT_ALLOCATE_MEMORY */
-        192, /* UNKNOWN_USER */
-        193, /* WRONG_PASSWORD */
-        194, /* REQUIRED_PASSWORD */
-        195, /* IP_ADDRESS_NOT_ALLOWED */
-        201, /* QUOTA_EXPIRED */
-        202, /* TOO_MANY_SIMULTANEOUS_QUERIES */
-        203, /* NO_FREE_CONNECTION */
-        209, /* SOCKET_TIMEOUT */
-        210, /* NETWORK_ERROR */
-        225, /* NO_ZOOKEEPER */
-        236, /* ABORTED */
-        241, /* MEMORY_LIMIT_EXCEEDED */
-        242, /* TABLE_IS_READ_ONLY */
-        243, /* NOT_ENOUGH_SPACE */
-        252, /* TOO_MANY_PARTS */
-        279, /* ALL_CONNECTION_TRIES_FAILED */
-        285, /* TOO_FEW_LIVE_REPLICAS */
-        319, /* UNKNOWN_STATUS_OF_INSERT */
-        394, /* QUERY_WAS_CANCELLED */
-        425, /* SYSTEM_ERROR */
-        439, /* CANNOT_SCHEDULE_TASK */
-        497, /* ACCESS_DENIED */
-        516, /* AUTHENTICATION_FAILED */
-        999, /* KEEPER_EXCEPTION */
+        16,   /* NO_SUCH_COLUMN_IN_TABLE: the table changed under us */
+        47,   /* UNKNOWN_IDENTIFIER */
+        60,   /* UNKNOWN_TABLE */
+        62,   /* SYNTAX_ERROR */
+        81,   /* UNKNOWN_DATABASE */
+        159,  /* TIMEOUT_EXCEEDED */
+        164,  /* READONLY */
+        173,  /* CANNOT_ALLOCATE_MEMORY */
+        192,  /* UNKNOWN_USER */
+        193,  /* WRONG_PASSWORD */
+        194,  /* REQUIRED_PASSWORD */
+        195,  /* IP_ADDRESS_NOT_ALLOWED */
+        201,  /* QUOTA_EXPIRED */
+        202,  /* TOO_MANY_SIMULTANEOUS_QUERIES */
+        203,  /* NO_FREE_CONNECTION */
+        209,  /* SOCKET_TIMEOUT */
+        210,  /* NETWORK_ERROR */
+        225,  /* NO_ZOOKEEPER */
+        236,  /* ABORTED */
+        241,  /* MEMORY_LIMIT_EXCEEDED */
+        242,  /* TABLE_IS_READ_ONLY */
+        243,  /* NOT_ENOUGH_SPACE */
+        252,  /* TOO_MANY_PARTS */
+        279,  /* ALL_CONNECTION_TRIES_FAILED */
+        285,  /* TOO_FEW_LIVE_REPLICAS */
+        319,  /* UNKNOWN_STATUS_OF_INSERT */
+        394,  /* QUERY_WAS_CANCELLED */
+        425,  /* SYSTEM_ERROR */
+        439,  /* CANNOT_SCHEDULE_TASK */
+        497,  /* ACCESS_DENIED */
+        516,  /* AUTHENTICATION_FAILED */
+        999,  /* KEEPER_EXCEPTION */
         1000, /* POCO_EXCEPTION */
     };
     for (size_t i = 0; i < sizeof down / sizeof down[0]; i++)
@@ -150,8 +150,8 @@ static long server_code(const moose__tbuf *response) {
  * MOOSE_ETABLEDOWN (unreachable, or refused for reasons not about the rows),
  * or MOOSE_ETABLE (refused because of the data) with the server's message.
  */
-static int ch_post(moose__table *table, const char *url, const char *body, size_t len,
-                   char *errstr, size_t errstr_size) {
+static int ch_post(moose__table *table, const char *url, const char *body, size_t len, char *errstr,
+                   size_t errstr_size) {
     ch_table *ct = table->impl;
     moose__tbuf_reset(&ct->response);
     curl_easy_setopt(ct->curl, CURLOPT_URL, url);
@@ -206,17 +206,28 @@ static int ch_query(moose__table *table, const char *sql, char *errstr, size_t e
 
 static const char *int_type_name(moose_type type) {
     switch (type) {
-    case MOOSE_TYPE_INT8: return "Int8";
-    case MOOSE_TYPE_INT16: return "Int16";
-    case MOOSE_TYPE_INT32: return "Int32";
-    case MOOSE_TYPE_INT64: return "Int64";
-    case MOOSE_TYPE_UINT8: return "UInt8";
-    case MOOSE_TYPE_UINT16: return "UInt16";
-    case MOOSE_TYPE_UINT32: return "UInt32";
-    case MOOSE_TYPE_UINT64: return "UInt64";
-    case MOOSE_TYPE_FLOAT32: return "Float32";
-    case MOOSE_TYPE_FLOAT64: return "Float64";
-    default: return NULL;
+    case MOOSE_TYPE_INT8:
+        return "Int8";
+    case MOOSE_TYPE_INT16:
+        return "Int16";
+    case MOOSE_TYPE_INT32:
+        return "Int32";
+    case MOOSE_TYPE_INT64:
+        return "Int64";
+    case MOOSE_TYPE_UINT8:
+        return "UInt8";
+    case MOOSE_TYPE_UINT16:
+        return "UInt16";
+    case MOOSE_TYPE_UINT32:
+        return "UInt32";
+    case MOOSE_TYPE_UINT64:
+        return "UInt64";
+    case MOOSE_TYPE_FLOAT32:
+        return "Float32";
+    case MOOSE_TYPE_FLOAT64:
+        return "Float64";
+    default:
+        return NULL;
     }
 }
 
@@ -342,9 +353,9 @@ static void adapt_ddl(const ch_table *ct, moose__tbuf *out, const char *ddl) {
             moose__tbuf_put(out, start, (size_t)(p - start));
             continue;
         }
-        bool word_start = p == ddl || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
-                                        (p[-1] >= 'A' && p[-1] <= 'Z') ||
-                                        (p[-1] >= '0' && p[-1] <= '9'));
+        bool word_start =
+            p == ddl || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                          (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
         if (word_start && no_dt64 && strncmp(p, "DateTime64(", 11) == 0) {
             const char *close = strchr(p, ')');
             if (close) {
@@ -494,8 +505,8 @@ static bool column_fits(const moose_field_desc *field, const char *column_type, 
                       sscanf(type, "Decimal128(%u)", &s) == 1) &&
                      s == field->decimal_scale)
                 ok = true;
-            else if (sscanf(type, "Decimal(%u, %u)", &p, &s) == 2 &&
-                     s == field->decimal_scale && p >= field->decimal_precision)
+            else if (sscanf(type, "Decimal(%u, %u)", &p, &s) == 2 && s == field->decimal_scale &&
+                     p >= field->decimal_precision)
                 ok = true;
             break;
         }
@@ -573,8 +584,8 @@ static void sql_string(moose__tbuf *b, const char *s) {
     moose__tbuf_put(b, "'", 1);
 }
 
-static int read_columns(moose__table *table, const char *database, ch_existing **out,
-                        size_t *n, char *errstr, size_t errstr_size) {
+static int read_columns(moose__table *table, const char *database, ch_existing **out, size_t *n,
+                        char *errstr, size_t errstr_size) {
     ch_table *ct = table->impl;
     *out = NULL;
     *n = 0;
@@ -792,8 +803,8 @@ static int ch_open(moose__table *table, const moose__table_url *url, char *errst
         curl_easy_setopt(c, CURLOPT_USERNAME, url->user);
         curl_easy_setopt(c, CURLOPT_PASSWORD, url->password);
     }
-    snprintf(ct->base_url, sizeof ct->base_url, "http://%s:%d/?database=%s", url->host,
-             url->port, url->database);
+    snprintf(ct->base_url, sizeof ct->base_url, "http://%s:%d/?database=%s", url->host, url->port,
+             url->database);
     char *query = NULL;
     {
         moose__tbuf q;

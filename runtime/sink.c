@@ -14,18 +14,18 @@
 
 /* A record that goes to the DLQ with the batch: its message and why. */
 typedef struct dead_record {
-    size_t msg;                   /* index into the batch's messages */
+    size_t msg; /* index into the batch's messages */
     moose__dlq_error_type type;
     char message[MOOSE__TABLE_MESSAGE_MAX];
-    moose_errors errors;          /* field errors of an invalid record */
+    moose_errors errors; /* field errors of an invalid record */
 } dead_record;
 
 /* Records gathered for one insert, with what came with them. */
 typedef struct batch {
     rd_kafka_message_t **msgs;
     size_t nmsgs, cap_msgs;
-    char *recs;        /* nrecs records of model->size bytes */
-    size_t *rec_msg;   /* the message each record came from */
+    char *recs;      /* nrecs records of model->size bytes */
+    size_t *rec_msg; /* the message each record came from */
     const void **ptrs;
     size_t nrecs, cap_recs;
     dead_record *dead;
@@ -46,10 +46,10 @@ struct moose__sink {
     moose__sink_config cfg;
     const moose_stream_desc **streams; /* a copy of cfg.streams */
     const moose_model_desc *model;
-    char name[160];   /* "table <name>" for logs */
+    char name[160]; /* "table <name>" for logs */
     char group[256];
     char url[1024];
-    moose__table *table;        /* used by whichever thread delivers (never both at once) */
+    moose__table *table; /* used by whichever thread delivers (never both at once) */
     moose__consumer *consumer;
     moose__producer *dlq;
     bool own_dlq;
@@ -62,16 +62,16 @@ struct moose__sink {
 
     pthread_mutex_t lock; /* guards handed, delivering, deliver_exit */
     pthread_cond_t cond;
-    batch *handed;        /* waiting for the delivery thread */
-    bool delivering;      /* the delivery thread works on a batch */
+    batch *handed;   /* waiting for the delivery thread */
+    bool delivering; /* the delivery thread works on a batch */
     bool deliver_exit;
 
     pthread_mutex_t stats_lock;
     moose__sink_stats stats;
 
     batch batches[2];
-    batch *gathering;     /* the gathering thread's */
-    moose_errors errs;    /* the gathering thread's, for decoding */
+    batch *gathering;             /* the gathering thread's */
+    moose_errors errs;            /* the gathering thread's, for decoding */
     moose__table_rejects rejects; /* the delivering thread's */
 };
 
@@ -212,8 +212,8 @@ static bool take(moose__sink *s, batch *b, rd_kafka_message_t *m) {
                                  .max_depth = s->cfg.max_depth};
     void *rec = b->recs + b->nrecs * s->model->size;
     moose_errors_clear(&s->errs);
-    int rc = s->model->decode(rec, m->payload ? m->payload : "", m->len, &b->arena, &opts,
-                              &s->errs);
+    int rc =
+        s->model->decode(rec, m->payload ? m->payload : "", m->len, &b->arena, &opts, &s->errs);
     if (rc == 0 && s->model->validate)
         rc = s->model->validate(rec, &s->errs);
     if (rc == 0) {
@@ -302,8 +302,8 @@ static bool deliver(moose__sink *s, batch *b, bool one_try) {
         moose__table_rejects_clear(&s->rejects);
         if (!s->table) {
             moose__table_options options = {.log = table_log};
-            rc = moose__table_open(s->url, s->cfg.table, &options, &s->table, errstr,
-                                   sizeof errstr);
+            rc =
+                moose__table_open(s->url, s->cfg.table, &options, &s->table, errstr, sizeof errstr);
         }
         if (rc == 0)
             rc = moose__table_insert(s->table, b->ptrs, b->nrecs, &s->rejects, errstr,
@@ -346,8 +346,8 @@ static bool deliver(moose__sink *s, batch *b, bool one_try) {
         set_down(s, true, errstr);
         if (one_try || atomic_load(&s->abandon) || !nap(s, backoff)) {
             moose__log(MOOSE__LOG_WARN, "sink", NULL,
-                       "%s: %zu records left uncommitted; they are delivered again later",
-                       s->name, b->nmsgs);
+                       "%s: %zu records left uncommitted; they are delivered again later", s->name,
+                       b->nmsgs);
             clear_batch(b);
             return false;
         }
@@ -525,7 +525,8 @@ moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size
     s->cfg.streams = s->streams;
     moose__table_rejects_init(&s->rejects);
     snprintf(s->name, sizeof s->name, "table %s", table->name);
-    snprintf(s->url, sizeof s->url, "%s", cfg->tables_url ? cfg->tables_url : MOOSE__TABLES_DEFAULT_URL);
+    snprintf(s->url, sizeof s->url, "%s",
+             cfg->tables_url ? cfg->tables_url : MOOSE__TABLES_DEFAULT_URL);
     s->rows_max = pick(cfg->batch_rows, table->batch_rows, MOOSE__SINK_DEFAULT_BATCH_ROWS);
     s->bytes_max = pick(cfg->batch_bytes, table->batch_bytes, MOOSE__SINK_DEFAULT_BATCH_BYTES);
     s->ms_max = pick(cfg->batch_ms, table->batch_ms, MOOSE__SINK_DEFAULT_BATCH_MS);

@@ -36,20 +36,20 @@
 #define MOOSE__SINK_DEFAULT_BATCH_MS 1000
 
 typedef struct moose__sink_config {
-    moose__kafka *kafka;               /* required */
-    const moose_app_desc *app;         /* required: names the consumer group */
-    const moose_table_desc *table;     /* required */
+    moose__kafka *kafka;           /* required */
+    const moose_app_desc *app;     /* required: names the consumer group */
+    const moose_table_desc *table; /* required */
     /* The streams whose destination is TABLE (their topics are read; DLQ entries go to theirs). */
     const moose_stream_desc *const *streams;
     size_t nstreams;
-    const char *tables_url;            /* NULL: sqlite:moose.db */
+    const char *tables_url; /* NULL: sqlite:moose.db */
     /* Run-time overrides; 0 takes the table's batch_* from the schema, then the defaults. */
     int64_t batch_rows, batch_bytes, batch_ms;
-    moose__producer *dlq_producer;     /* NULL: the sink makes its own */
-    moose__component *metrics;         /* the sink's component (NULL: no metrics) */
-    const char *group;                 /* NULL: moose__group_for_table() */
-    size_t max_record_bytes;           /* longest record read (0: 1 MiB) */
-    unsigned max_depth;                /* deepest nesting in a record (0: 64) */
+    moose__producer *dlq_producer; /* NULL: the sink makes its own */
+    moose__component *metrics;     /* the sink's component (NULL: no metrics) */
+    const char *group;             /* NULL: moose__group_for_table() */
+    size_t max_record_bytes;       /* longest record read (0: 1 MiB) */
+    unsigned max_depth;            /* deepest nesting in a record (0: 64) */
 } moose__sink_config;
 
 typedef struct moose__sink moose__sink;
@@ -62,18 +62,19 @@ typedef struct moose__sink moose__sink;
  */
 moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size_t errstr_size);
 
-/* Stops fetching, delivers and commits what is held (when the table is up), leaves the group, frees. NULL ok. */
+/* Stops fetching, delivers and commits what is held (when the table is up), leaves the group,
+ * frees. NULL ok. */
 void moose__sink_stop(moose__sink *sink);
 
 typedef struct moose__sink_stats {
-    uint64_t records_in;     /* records fetched */
-    uint64_t rows_stored;    /* rows the table accepted */
-    uint64_t rows_rejected;  /* rows the table refused (sent to the DLQ as TableError) */
-    uint64_t invalid;        /* records that did not decode or validate (DLQ, ValidationError) */
-    uint64_t batches;        /* batches committed */
-    uint64_t retries;        /* inserts retried because the table was down */
-    bool table_down;         /* the table refuses now */
-    char last_error[512];    /* the last reason the table was down ("" if never) */
+    uint64_t records_in;    /* records fetched */
+    uint64_t rows_stored;   /* rows the table accepted */
+    uint64_t rows_rejected; /* rows the table refused (sent to the DLQ as TableError) */
+    uint64_t invalid;       /* records that did not decode or validate (DLQ, ValidationError) */
+    uint64_t batches;       /* batches committed */
+    uint64_t retries;       /* inserts retried because the table was down */
+    bool table_down;        /* the table refuses now */
+    char last_error[512];   /* the last reason the table was down ("" if never) */
 } moose__sink_stats;
 
 void moose__sink_get_stats(moose__sink *sink, moose__sink_stats *stats);
@@ -83,19 +84,20 @@ void moose__sink_get_stats(moose__sink *sink, moose__sink_stats *stats);
 typedef struct moose__sinks moose__sinks;
 
 typedef struct moose__sinks_config {
-    moose__kafka *kafka;               /* required */
-    const moose_app_desc *app;         /* required */
-    const char *tables_url;            /* NULL: sqlite:moose.db */
+    moose__kafka *kafka;       /* required */
+    const moose_app_desc *app; /* required */
+    const char *tables_url;    /* NULL: sqlite:moose.db */
     /*
      * Run-time overrides for every table; 0 takes MOOSE_BATCH_ROWS, MOOSE_BATCH_BYTES,
      * MOOSE_BATCH_MS from the environment, then each table's batch_* from the schema,
      * then the defaults above. A malformed variable is an error at start.
      */
     int64_t batch_rows, batch_bytes, batch_ms;
-    moose__producer *dlq_producer;     /* shared by the sinks; NULL: each makes its own */
-    moose_metrics_registry *metrics;   /* each sink reports as MOOSE_COMPONENT_SINK <table>; may be NULL */
-    size_t max_record_bytes;           /* longest record read (0: 1 MiB) */
-    unsigned max_depth;                /* deepest nesting in a record (0: 64) */
+    moose__producer *dlq_producer; /* shared by the sinks; NULL: each makes its own */
+    moose_metrics_registry
+        *metrics;            /* each sink reports as MOOSE_COMPONENT_SINK <table>; may be NULL */
+    size_t max_record_bytes; /* longest record read (0: 1 MiB) */
+    unsigned max_depth;      /* deepest nesting in a record (0: 64) */
 } moose__sinks_config;
 
 /*
@@ -104,8 +106,7 @@ typedef struct moose__sinks_config {
  * ones already started are stopped); an app without destination tables gets
  * an empty, valid set.
  */
-moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
-                                 size_t errstr_size);
+moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr, size_t errstr_size);
 /* Stops and frees every sink (each delivers and commits what it holds). NULL ok. */
 void moose__sinks_stop(moose__sinks *sinks);
 size_t moose__sinks_count(const moose__sinks *sinks);

@@ -45,8 +45,7 @@ moose__sink *moose__sinks_get(moose__sinks *sinks, size_t i) {
     return sinks && i < sinks->len ? sinks->items[i] : NULL;
 }
 
-moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
-                                 size_t errstr_size) {
+moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr, size_t errstr_size) {
     if (!cfg || !cfg->kafka || !cfg->app) {
         snprintf(errstr, errstr_size, "table sinks: a Kafka connection and the app are needed");
         return NULL;
@@ -59,8 +58,7 @@ moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
         (!ms && (ms = env_override("MOOSE_BATCH_MS", errstr, errstr_size)) < 0))
         return NULL;
     moose__sinks *sinks = calloc(1, sizeof *sinks);
-    const moose_stream_desc **feeding = calloc(app->nstreams ? app->nstreams : 1,
-                                               sizeof *feeding);
+    const moose_stream_desc **feeding = calloc(app->nstreams ? app->nstreams : 1, sizeof *feeding);
     if (sinks)
         sinks->items = calloc(app->ntables ? app->ntables : 1, sizeof *sinks->items);
     if (!sinks || !feeding || !sinks->items) {
@@ -90,9 +88,9 @@ moose__sinks *moose__sinks_start(const moose__sinks_config *cfg, char *errstr,
             .dlq_producer = cfg->dlq_producer,
             .max_record_bytes = cfg->max_record_bytes,
             .max_depth = cfg->max_depth,
-            .metrics = cfg->metrics
-                           ? moose__metrics_component(cfg->metrics, MOOSE_COMPONENT_SINK, table->name)
-                           : NULL,
+            .metrics = cfg->metrics ? moose__metrics_component(cfg->metrics, MOOSE_COMPONENT_SINK,
+                                                               table->name)
+                                    : NULL,
         };
         moose__sink *sink = moose__sink_start(&sc, errstr, errstr_size);
         if (!sink) {

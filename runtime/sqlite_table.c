@@ -140,8 +140,7 @@ static int read_columns(moose__table *table, sqlite_table *st, column_info **col
     quote_ident(&st->scratch, table->desc->name);
     moose__tbuf_puts(&st->scratch, ")");
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, moose__tbuf_cstr(&st->scratch), -1, &stmt, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, moose__tbuf_cstr(&st->scratch), -1, &stmt, NULL) != SQLITE_OK) {
         moose__table_errf(errstr, errstr_size, "table %s (%s): cannot read its columns: %s",
                           table->desc->name, table->display_url, sqlite3_errmsg(st->db));
         return MOOSE_ETABLEDOWN;
@@ -248,8 +247,8 @@ static int ensure_table(moose__table *table, sqlite_table *st, char *errstr, siz
                 moose__table_log(table, "info",
                                  "table %s (%s): added column \"%s\" %s for the new optional "
                                  "field %s.%s",
-                                 desc->name, table->display_url, field->name,
-                                 affinity_names[want], model->name, field->name);
+                                 desc->name, table->display_url, field->name, affinity_names[want],
+                                 model->name, field->name);
         } else if (!col) {
             moose__table_errf(errstr, errstr_size,
                               "table %s (%s) has no column \"%s\" for the required field %s.%s: "
@@ -273,8 +272,8 @@ static int ensure_table(moose__table *table, sqlite_table *st, char *errstr, siz
     }
     for (size_t j = 0; j < ncols && rc == MOOSE_OK; j++) {
         const column_info *c = &cols[j];
-        bool rowid_alias = c->pk && affinity_of(c->type) == AFF_INTEGER &&
-                           strcasecmp(c->type, "INTEGER") == 0;
+        bool rowid_alias =
+            c->pk && affinity_of(c->type) == AFF_INTEGER && strcasecmp(c->type, "INTEGER") == 0;
         if (!c->matched && c->notnull && !c->has_default && !rowid_alias) {
             moose__table_errf(errstr, errstr_size,
                               "table %s (%s): column \"%s\" is NOT NULL without a default and "
@@ -287,8 +286,7 @@ static int ensure_table(moose__table *table, sqlite_table *st, char *errstr, siz
     return rc;
 }
 
-static int prepare_upsert(moose__table *table, sqlite_table *st, char *errstr,
-                          size_t errstr_size) {
+static int prepare_upsert(moose__table *table, sqlite_table *st, char *errstr, size_t errstr_size) {
     const moose_model_desc *model = table->model;
     moose__tbuf *b = &st->scratch;
     moose__tbuf_reset(b);
@@ -329,8 +327,8 @@ static int prepare_upsert(moose__table *table, sqlite_table *st, char *errstr,
         moose__table_errf(errstr, errstr_size, "table %s: out of memory", table->desc->name);
         return MOOSE_ENOMEM;
     }
-    if (sqlite3_prepare_v3(st->db, moose__tbuf_cstr(b), -1, SQLITE_PREPARE_PERSISTENT,
-                           &st->upsert, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(st->db, moose__tbuf_cstr(b), -1, SQLITE_PREPARE_PERSISTENT, &st->upsert,
+                           NULL) != SQLITE_OK) {
         const char *msg = sqlite3_errmsg(st->db);
         if (model->key_field >= 0 && strstr(msg, "ON CONFLICT"))
             moose__table_errf(errstr, errstr_size,
@@ -345,8 +343,8 @@ static int prepare_upsert(moose__table *table, sqlite_table *st, char *errstr,
     }
     if (sqlite3_prepare_v3(st->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &st->begin,
                            NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(st->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &st->commit,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(st->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &st->commit, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v3(st->db, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT, &st->rollback,
                            NULL) != SQLITE_OK) {
         moose__table_errf(errstr, errstr_size, "table %s (%s): %s", table->desc->name,
@@ -380,9 +378,8 @@ static int sqlite_open(moose__table *table, const moose__table_url *url, char *e
     table->impl = st;
     moose__tbuf_init(&st->scratch);
     snprintf(st->path, sizeof st->path, "%s", url->path);
-    int rc = sqlite3_open_v2(url->path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        url->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         moose__table_errf(errstr, errstr_size, "table %s (%s): cannot open the database: %s",
                           table->desc->name, table->display_url,
@@ -414,8 +411,8 @@ static int sqlite_open(moose__table *table, const moose__table_url *url, char *e
     return rc;
 }
 
-static int bind_value(sqlite_table *st, sqlite3_stmt *stmt, int col,
-                      const moose_field_desc *field, const void *rec) {
+static int bind_value(sqlite_table *st, sqlite3_stmt *stmt, int col, const moose_field_desc *field,
+                      const void *rec) {
     if (!moose__field_present(field, rec))
         return sqlite3_bind_null(stmt, col);
     const char *at = (const char *)rec + field->offset;

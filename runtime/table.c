@@ -68,17 +68,17 @@ int moose__table_open(const char *url, const moose_table_desc *desc,
                       size_t errstr_size) {
     *out = NULL;
     if (!desc || !desc->name || !desc->model) {
-        moose__table_errf(errstr, errstr_size, "table: a table description with a name and a "
-                                               "model is needed");
+        moose__table_errf(errstr, errstr_size,
+                          "table: a table description with a name and a "
+                          "model is needed");
         return MOOSE_EINVAL;
     }
     moose__table_url parsed;
     int rc = moose__table_url_parse(url, &parsed, errstr, errstr_size);
     if (rc)
         return rc;
-    const moose__table_backend *backend = strcmp(parsed.scheme, "sqlite") == 0
-                                              ? &moose__sqlite_backend
-                                              : &moose__clickhouse_backend;
+    const moose__table_backend *backend =
+        strcmp(parsed.scheme, "sqlite") == 0 ? &moose__sqlite_backend : &moose__clickhouse_backend;
     moose__table *table = calloc(1, sizeof *table);
     if (!table) {
         moose__table_errf(errstr, errstr_size, "table %s: out of memory", desc->name);
@@ -138,8 +138,8 @@ static int insert_range(moose__table *table, const void *const *recs, size_t n, 
     size_t bad_row = SIZE_MAX;
     size_t rejected_before = rejects->len;
     table->stats.batches++;
-    int rc = table->backend->insert(table, recs, n, base, rejects, &bad_row, message,
-                                    sizeof message);
+    int rc =
+        table->backend->insert(table, recs, n, base, rejects, &bad_row, message, sizeof message);
     if (rc == MOOSE_OK) {
         size_t refused = rejects->len - rejected_before;
         table->stats.rows_stored += n - refused;

@@ -41,7 +41,8 @@ void moose__table_rejects_init(moose__table_rejects *rejects);
 void moose__table_rejects_clear(moose__table_rejects *rejects);
 void moose__table_rejects_free(moose__table_rejects *rejects);
 
-/* Where table messages go; NULL means the runtime's log (log.h). LEVEL is "info", "warn" or "error". */
+/* Where table messages go; NULL means the runtime's log (log.h). LEVEL is "info", "warn" or
+ * "error". */
 typedef void (*moose__table_log_fn)(void *opaque, const char *level, const char *message);
 
 typedef struct moose__table_options {

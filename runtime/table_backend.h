@@ -11,13 +11,13 @@
 
 typedef struct moose__table_url {
     char scheme[16];
-    char path[1024];     /* sqlite: the file */
-    char user[128];      /* clickhouse: decoded from the URL */
+    char path[1024]; /* sqlite: the file */
+    char user[128];  /* clickhouse: decoded from the URL */
     char password[256];
     char host[256];
     int port;
     char database[128];
-    char display[1024];  /* the URL with the password replaced by *** */
+    char display[1024]; /* the URL with the password replaced by *** */
 } moose__table_url;
 
 /* Parses URL; EINVAL with ERRSTR naming the problem (never the password). */
@@ -26,8 +26,7 @@ int moose__table_url_parse(const char *url, moose__table_url *out, char *errstr,
 
 typedef struct moose__table_backend {
     const char *kind;
-    int (*open)(moose__table *table, const moose__table_url *url, char *errstr,
-                size_t errstr_size);
+    int (*open)(moose__table *table, const moose__table_url *url, char *errstr, size_t errstr_size);
     /*
      * Stores RECS[0..N) as one request. Returns 0; MOOSE_ETABLEDOWN; MOOSE_ENOMEM;
      * or MOOSE_ETABLE when the store refused the request because of its rows,
@@ -37,8 +36,7 @@ typedef struct moose__table_backend {
      * rows to REJECTS, their indexes offset by BASE.
      */
     int (*insert)(moose__table *table, const void *const *recs, size_t n, size_t base,
-                  moose__table_rejects *rejects, size_t *bad_row, char *errstr,
-                  size_t errstr_size);
+                  moose__table_rejects *rejects, size_t *bad_row, char *errstr, size_t errstr_size);
     void (*close)(moose__table *table);
 } moose__table_backend;
 

@@ -27,8 +27,8 @@ static bool copy_decoded(char *out, size_t out_size, const char *s, size_t n) {
     return true;
 }
 
-static int parse_clickhouse(const char *rest, moose__table_url *out,
-                            char *errstr, size_t errstr_size) {
+static int parse_clickhouse(const char *rest, moose__table_url *out, char *errstr,
+                            size_t errstr_size) {
     const char *slash = strchr(rest, '/');
     const char *query = strchr(rest, '?');
     if (query && (!slash || query < slash)) {
@@ -103,8 +103,8 @@ static int parse_clickhouse(const char *rest, moose__table_url *out,
         snprintf(out->display, sizeof out->display, "clickhouse://%s%s@%s:%d/%s", out->user,
                  out->password[0] ? ":***" : "", out->host, out->port, out->database);
     else
-        snprintf(out->display, sizeof out->display, "clickhouse://%s:%d/%s", out->host,
-                 out->port, out->database);
+        snprintf(out->display, sizeof out->display, "clickhouse://%s:%d/%s", out->host, out->port,
+                 out->database);
     return MOOSE_OK;
 }
 

@@ -232,7 +232,7 @@ int64_t moose__field_int(const moose_field_desc *field, const void *value) {
     case MOOSE_TYPE_UINT32:
         return *(const uint32_t *)value;
     case MOOSE_TYPE_UINT64:
-        return (int64_t)*(const uint64_t *)value;
+        return (int64_t) * (const uint64_t *)value;
     case MOOSE_TYPE_ENUM:
         return *(const int *)value;
     default:

@@ -47,7 +47,8 @@ size_t moose__fmt_date(int32_t days, char out[MOOSE__FMT_MAX]);
 size_t moose__fmt_uuid(const moose_uuid *uuid, char out[MOOSE__FMT_MAX]);
 /* The unscaled value with SCALE digits after the point: 1234, 2 -> "12.34". */
 size_t moose__fmt_decimal(int64_t unscaled, unsigned scale, char out[MOOSE__FMT_MAX]);
-/* Shortest text that reads back as the same value ("1.5", "5.0"); "nan", "inf", "-inf" otherwise. */
+/* Shortest text that reads back as the same value ("1.5", "5.0"); "nan", "inf", "-inf" otherwise.
+ */
 size_t moose__fmt_double(double value, char out[MOOSE__FMT_MAX]);
 size_t moose__fmt_float(float value, char out[MOOSE__FMT_MAX]);
 size_t moose__fmt_int64(int64_t value, char out[MOOSE__FMT_MAX]);

@@ -77,17 +77,32 @@ static int BenchEvent_decode(void *rec, const char *json, size_t len, moose_aren
 }
 
 static const moose_field_desc fields[] = {
-    {.name = "id", .name_len = 2, .type = MOOSE_TYPE_STRING, .flags = MOOSE_FIELD_KEY,
-     .offset = offsetof(BenchEvent, id), .elem_size = sizeof(moose_str)},
-    {.name = "value", .name_len = 5, .type = MOOSE_TYPE_FLOAT64,
-     .offset = offsetof(BenchEvent, value), .elem_size = sizeof(double)},
-    {.name = "timestamp", .name_len = 9, .type = MOOSE_TYPE_DATETIME,
-     .offset = offsetof(BenchEvent, timestamp), .elem_size = sizeof(moose_datetime)},
+    {.name = "id",
+     .name_len = 2,
+     .type = MOOSE_TYPE_STRING,
+     .flags = MOOSE_FIELD_KEY,
+     .offset = offsetof(BenchEvent, id),
+     .elem_size = sizeof(moose_str)},
+    {.name = "value",
+     .name_len = 5,
+     .type = MOOSE_TYPE_FLOAT64,
+     .offset = offsetof(BenchEvent, value),
+     .elem_size = sizeof(double)},
+    {.name = "timestamp",
+     .name_len = 9,
+     .type = MOOSE_TYPE_DATETIME,
+     .offset = offsetof(BenchEvent, timestamp),
+     .elem_size = sizeof(moose_datetime)},
 };
 
 static const moose_model_desc BenchEvent_desc = {
-    .name = "BenchEvent", .size = sizeof(BenchEvent), .align = _Alignof(BenchEvent),
-    .fields = fields, .nfields = 3, .key_field = 0, .decode = BenchEvent_decode,
+    .name = "BenchEvent",
+    .size = sizeof(BenchEvent),
+    .align = _Alignof(BenchEvent),
+    .fields = fields,
+    .nfields = 3,
+    .key_field = 0,
+    .decode = BenchEvent_decode,
 };
 
 static BenchEvent *rows;
@@ -260,9 +275,9 @@ static void bench_clickhouse(const char *address) {
         moose__tbuf_init(&bodies[b]);
         for (size_t i = b * batch; i < nrows && i < (b + 1) * batch; i++) {
             char line[160];
-            int n = snprintf(line, sizeof line, "{\"id\":\"%s\",\"value\":%.17g,\"timestamp\":%lld}\n",
-                             rows[i].id.ptr, rows[i].value,
-                             (long long)(rows[i].timestamp / 1000000));
+            int n =
+                snprintf(line, sizeof line, "{\"id\":\"%s\",\"value\":%.17g,\"timestamp\":%lld}\n",
+                         rows[i].id.ptr, rows[i].value, (long long)(rows[i].timestamp / 1000000));
             moose__tbuf_put(&bodies[b], line, (size_t)n);
         }
     }
@@ -303,8 +318,10 @@ static void bench_sink_sqlite(const char *dir) {
     char err[1024], path[1100], url[1200];
     snprintf(path, sizeof path, "%s/bench-sink.db", dir);
     snprintf(url, sizeof url, "sqlite:%s", path);
-    moose__kafka_opts opts = {.brokers = "embedded", .embedded = MOOSE__EMBEDDED_START,
-                              .dir = dir, .prog = "bench_tables"};
+    moose__kafka_opts opts = {.brokers = "embedded",
+                              .embedded = MOOSE__EMBEDDED_START,
+                              .dir = dir,
+                              .prog = "bench_tables"};
     const char *const props[] = {"moose.backpressure.max.records=100000000",
                                  "moose.backpressure.max.bytes=10000000000", NULL};
     opts.props = props;
@@ -322,12 +339,19 @@ static void bench_sink_sqlite(const char *dir) {
         char topic[64];
         snprintf(topic, sizeof topic, "bench-%d", r);
         moose_table_desc table = {.name = "t", .model = &BenchEvent_desc};
-        moose_stream_desc stream = {.name = topic, .topic = topic, .model = &BenchEvent_desc,
-                                    .destination = &table, .parallelism = 8};
+        moose_stream_desc stream = {.name = topic,
+                                    .topic = topic,
+                                    .model = &BenchEvent_desc,
+                                    .destination = &table,
+                                    .parallelism = 8};
         const moose_stream_desc *streams[] = {&stream};
         const moose_table_desc *tables[] = {&table};
-        moose_app_desc app = {.abi_version = MOOSE_ABI_VERSION, .name = "bench", .tables = tables,
-                              .ntables = 1, .streams = streams, .nstreams = 1};
+        moose_app_desc app = {.abi_version = MOOSE_ABI_VERSION,
+                              .name = "bench",
+                              .tables = tables,
+                              .ntables = 1,
+                              .streams = streams,
+                              .nstreams = 1};
         if (moose__kafka_ensure_app_topics(kafka, &app, err, sizeof err)) {
             fprintf(stderr, "bench_tables: %s\n", err);
             exit(1);
@@ -335,8 +359,9 @@ static void bench_sink_sqlite(const char *dir) {
         for (size_t i = 0; i < nrows; i++) {
             char json[160], ts[MOOSE__FMT_MAX];
             moose__fmt_datetime(rows[i].timestamp, ts);
-            int n = snprintf(json, sizeof json, "{\"id\":\"%s\",\"value\":%.17g,\"timestamp\":\"%s\"}",
-                             rows[i].id.ptr, rows[i].value, ts);
+            int n =
+                snprintf(json, sizeof json, "{\"id\":\"%s\",\"value\":%.17g,\"timestamp\":\"%s\"}",
+                         rows[i].id.ptr, rows[i].value, ts);
             while (moose__producer_send(p, topic, -1, rows[i].id.ptr, rows[i].id.len, json,
                                         (size_t)n, NULL, NULL) == MOOSE_EQUEUEFULL)
                 moose__producer_flush(p, 100);
@@ -344,9 +369,14 @@ static void bench_sink_sqlite(const char *dir) {
         moose__producer_flush(p, 60000);
         fresh_sqlite(path);
         /* The first group join is slow on the mock broker: start the clock at the first record. */
-        moose__sink_config cfg = {.kafka = kafka, .app = &app, .table = &table,
-                                  .streams = streams, .nstreams = 1, .tables_url = url,
-                                  .batch_rows = (int64_t)batch, .batch_ms = 1000};
+        moose__sink_config cfg = {.kafka = kafka,
+                                  .app = &app,
+                                  .table = &table,
+                                  .streams = streams,
+                                  .nstreams = 1,
+                                  .tables_url = url,
+                                  .batch_rows = (int64_t)batch,
+                                  .batch_ms = 1000};
         moose__sink *sink = moose__sink_start(&cfg, err, sizeof err);
         if (!sink) {
             fprintf(stderr, "bench_tables: %s\n", err);

@@ -6,8 +6,8 @@
 
 static const char *const source_values[] = {"web", "ios", "android"};
 
-#define F(field_name, t, fl)                                                                   \
-    .name = #field_name, .name_len = sizeof #field_name - 1, .type = (t), .flags = (fl),       \
+#define F(field_name, t, fl)                                                                       \
+    .name = #field_name, .name_len = sizeof #field_name - 1, .type = (t), .flags = (fl),           \
     .offset = offsetof(Event, field_name)
 
 static const moose_field_desc event_fields[] = {
@@ -23,8 +23,8 @@ static const moose_field_desc event_fields[] = {
     {F(flag, MOOSE_TYPE_BOOL, 0), .elem_size = sizeof(bool)},
     {F(day, MOOSE_TYPE_DATE, 0), .elem_size = sizeof(moose_date)},
     {F(uid, MOOSE_TYPE_UUID, 0), .elem_size = sizeof(moose_uuid)},
-    {F(price, MOOSE_TYPE_DECIMAL, 0), .elem_size = sizeof(moose_decimal),
-     .decimal_precision = 9, .decimal_scale = 2},
+    {F(price, MOOSE_TYPE_DECIMAL, 0), .elem_size = sizeof(moose_decimal), .decimal_precision = 9,
+     .decimal_scale = 2},
     {F(big, MOOSE_TYPE_UINT64, 0), .elem_size = sizeof(uint64_t)},
 };
 

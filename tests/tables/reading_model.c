@@ -72,10 +72,17 @@ static int Reading_encode(const void *rec, moose_buf *out) {
 }
 
 static const moose_field_desc Reading_fields[] = {
-    {.name = "id", .name_len = 2, .type = MOOSE_TYPE_STRING, .flags = MOOSE_FIELD_KEY,
-     .offset = offsetof(Reading, id), .elem_size = sizeof(moose_str)},
-    {.name = "value", .name_len = 5, .type = MOOSE_TYPE_FLOAT64,
-     .offset = offsetof(Reading, value), .elem_size = sizeof(double)},
+    {.name = "id",
+     .name_len = 2,
+     .type = MOOSE_TYPE_STRING,
+     .flags = MOOSE_FIELD_KEY,
+     .offset = offsetof(Reading, id),
+     .elem_size = sizeof(moose_str)},
+    {.name = "value",
+     .name_len = 5,
+     .type = MOOSE_TYPE_FLOAT64,
+     .offset = offsetof(Reading, value),
+     .elem_size = sizeof(double)},
 };
 
 const moose_model_desc Reading_desc = {

@@ -4,10 +4,11 @@
  * rows bisected out, DDL adapted to the server's version, schema checks and
  * credentials that never show.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -78,17 +79,18 @@ static size_t expected_row(char *out, size_t size, int i, double value) {
     if (i % 2 == 0)
         snprintf(amount, sizeof amount, "%g", i * 0.25);
     else
-        snprintf(amount, sizeof amount, "\xe1\xb4\xba\xe1\xb5\x81\xe1\xb4\xb8\xe1\xb4\xb8"); /* TabSeparatedRaw's NULL */
+        snprintf(amount, sizeof amount,
+                 "\xe1\xb4\xba\xe1\xb5\x81\xe1\xb4\xb8\xe1\xb4\xb8"); /* TabSeparatedRaw's NULL */
     int n = 0;
     for (int b = 0; b < 16; b++) {
         if (b == 4 || b == 6 || b == 8 || b == 10)
             uid[n++] = '-';
         n += snprintf(uid + n, sizeof uid - (size_t)n, "%02x", (unsigned)(uint8_t)(i * 16 + b));
     }
-    return (size_t)snprintf(out, size, "key-%06d\t%g\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d.%02d\t%llu\n",
-                            i, value, ts, sources[i % 3], amount, tags[i % 4], i * 7 - 3,
-                            i % 5 == 0, day, uid, (1234 + i) / 100, (1234 + i) % 100,
-                            (unsigned long long)((1ULL << 62) + (uint64_t)i * 1000003u));
+    return (size_t)snprintf(
+        out, size, "key-%06d\t%g\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d.%02d\t%llu\n", i, value, ts,
+        sources[i % 3], amount, tags[i % 4], i * 7 - 3, i % 5 == 0, day, uid, (1234 + i) / 100,
+        (1234 + i) % 100, (unsigned long long)((1ULL << 62) + (uint64_t)i * 1000003u));
 }
 
 static char *select_all(const char *table) {
@@ -313,7 +315,8 @@ static void test_idle_connection_closed_by_server(void **state) {
 
 int main(void) {
     if (!ch_address()) {
-        fprintf(stderr, "MOOSE_TEST_CLICKHOUSE (host:port of a test clickhouse-server) is not set\n");
+        fprintf(stderr,
+                "MOOSE_TEST_CLICKHOUSE (host:port of a test clickhouse-server) is not set\n");
         return 1;
     }
     snprintf(url, sizeof url, "clickhouse://%s/default", ch_address());

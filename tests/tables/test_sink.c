@@ -11,10 +11,11 @@
  *           commits nothing, health says so, and once the server is back every
  *           row arrives (compared one by one) and the offsets reach the end.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <inttypes.h>
@@ -47,16 +48,21 @@ typedef struct one_table_app {
     moose_app_desc app;
 } one_table_app;
 
-static void app_init(one_table_app *a, const char *app_name, const char *table,
-                     const char *topic) {
+static void app_init(one_table_app *a, const char *app_name, const char *table, const char *topic) {
     memset(a, 0, sizeof *a);
     a->table = (moose_table_desc){.name = table, .model = &Reading_desc};
-    a->stream = (moose_stream_desc){.name = topic, .topic = topic, .model = &Reading_desc,
-                                    .destination = &a->table, .parallelism = 2};
+    a->stream = (moose_stream_desc){.name = topic,
+                                    .topic = topic,
+                                    .model = &Reading_desc,
+                                    .destination = &a->table,
+                                    .parallelism = 2};
     a->streams[0] = &a->stream;
     a->tables[0] = &a->table;
-    a->app = (moose_app_desc){.abi_version = MOOSE_ABI_VERSION, .name = app_name,
-                              .tables = a->tables, .ntables = 1, .streams = a->streams,
+    a->app = (moose_app_desc){.abi_version = MOOSE_ABI_VERSION,
+                              .name = app_name,
+                              .tables = a->tables,
+                              .ntables = 1,
+                              .streams = a->streams,
                               .nstreams = 1};
 }
 
@@ -69,8 +75,8 @@ static void produce(const char *topic, const char *prefix, int from, int to) {
         char key[32], json[96];
         int klen = snprintf(key, sizeof key, "%s-%04d", prefix, i);
         int jlen = snprintf(json, sizeof json, "{\"id\":\"%s\",\"value\":%.17g}", key, value_of(i));
-        int rc = moose__producer_send(producer, topic, -1, key, (size_t)klen, json,
-                                      (size_t)jlen, NULL, NULL);
+        int rc = moose__producer_send(producer, topic, -1, key, (size_t)klen, json, (size_t)jlen,
+                                      NULL, NULL);
         if (rc)
             fail_msg("send to %s: %s", topic, moose_strerror(rc));
     }
@@ -85,8 +91,9 @@ static void produce_raw(const char *topic, const char *key, const char *value) {
 }
 
 /* Waits (up to a minute: a bound, not a measurement) until the sink's stats satisfy DONE. */
-static moose__sink_stats wait_for(moose__sink *sink, bool (*done)(const moose__sink_stats *, int64_t),
-                                  int64_t arg, const char *what) {
+static moose__sink_stats wait_for(moose__sink *sink,
+                                  bool (*done)(const moose__sink_stats *, int64_t), int64_t arg,
+                                  const char *what) {
     moose__sink_stats st;
     for (int i = 0; i < 1200; i++) {
         moose__sink_get_stats(sink, &st);
@@ -137,8 +144,8 @@ static int setup(void **state) {
     (void)state;
     if (!mkdtemp(dir))
         return -1;
-    moose__kafka_opts opts = {.brokers = "embedded", .embedded = MOOSE__EMBEDDED_START,
-                              .dir = dir, .prog = "test_sink"};
+    moose__kafka_opts opts = {
+        .brokers = "embedded", .embedded = MOOSE__EMBEDDED_START, .dir = dir, .prog = "test_sink"};
     char err[512];
     if (moose__kafka_open(&opts, &kafka, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
@@ -186,8 +193,9 @@ static void test_sqlite(void **state) {
     snprintf(url, sizeof url, "sqlite:%s", db);
     sqlite3 *h;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, "CREATE TABLE readings (id TEXT PRIMARY KEY, value REAL NOT "
-                                     "NULL CHECK (value >= 0))",
+    assert_int_equal(sqlite3_exec(h,
+                                  "CREATE TABLE readings (id TEXT PRIMARY KEY, value REAL NOT "
+                                  "NULL CHECK (value >= 0))",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
 
@@ -197,9 +205,14 @@ static void test_sqlite(void **state) {
     produce("readings-sq", "r", 0, 1000);
     produce_raw("readings-sq", "bad", "not json");
 
-    moose__sink_config cfg = {.kafka = kafka, .app = &a.app, .table = &a.table,
-                              .streams = a.streams, .nstreams = 1, .tables_url = url,
-                              .batch_rows = 256, .batch_ms = 100};
+    moose__sink_config cfg = {.kafka = kafka,
+                              .app = &a.app,
+                              .table = &a.table,
+                              .streams = a.streams,
+                              .nstreams = 1,
+                              .tables_url = url,
+                              .batch_rows = 256,
+                              .batch_ms = 100};
     moose__sink *sink = moose__sink_start(&cfg, err, sizeof err);
     if (!sink)
         fail_msg("%s", err);
@@ -213,9 +226,9 @@ static void test_sqlite(void **state) {
 
     /* Every row but the poison one, exactly. */
     sqlite3_stmt *stmt;
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT id, value FROM readings ORDER BY id", -1,
-                                        &stmt, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(h, "SELECT id, value FROM readings ORDER BY id", -1, &stmt, NULL),
+        SQLITE_OK);
     int i = 0;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         if (i == 500)
@@ -243,7 +256,8 @@ static void test_sqlite(void **state) {
     assert_int_equal(ve->type, MOOSE__DLQ_VALIDATION_ERROR);
     assert_string_equal(ve->key, "bad");
     assert_string_equal(ve->original, "not json");
-    assert_non_null(strstr(ve->message, "record does not decode read by the sink of table readings"));
+    assert_non_null(
+        strstr(ve->message, "record does not decode read by the sink of table readings"));
     for (int k = 0; k < 2 && k < seen.n; k++) {
         free(seen.recs[k].message);
         free(seen.recs[k].original);
@@ -258,9 +272,9 @@ static void test_sqlite(void **state) {
         fail_msg("%s", err);
     wait_for(sink, all_handled, 1001, "the replay");
     moose__sink_stop(sink);
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*), count(DISTINCT id) FROM readings", -1,
-                                        &stmt, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(h, "SELECT count(*), count(DISTINCT id) FROM readings", -1, &stmt, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(stmt, 0), 999);
     assert_int_equal(sqlite3_column_int(stmt, 1), 999);
@@ -296,9 +310,15 @@ static void test_clickhouse_down_and_back(void **state) {
     one_table_app a;
     app_init(&a, "sinkapp", "ch_readings", "readings-ch");
     assert_int_equal(moose__kafka_ensure_app_topics(kafka, &a.app, err, sizeof err), 0);
-    moose__sink_config cfg = {.kafka = kafka, .app = &a.app, .table = &a.table,
-                              .streams = a.streams, .nstreams = 1, .tables_url = url,
-                              .batch_rows = 100, .batch_ms = 100, .metrics = metrics};
+    moose__sink_config cfg = {.kafka = kafka,
+                              .app = &a.app,
+                              .table = &a.table,
+                              .streams = a.streams,
+                              .nstreams = 1,
+                              .tables_url = url,
+                              .batch_rows = 100,
+                              .batch_ms = 100,
+                              .metrics = metrics};
     moose__sink *sink = moose__sink_start(&cfg, err, sizeof err);
     if (!sink)
         fail_msg("%s", err);
@@ -342,7 +362,8 @@ static void test_clickhouse_down_and_back(void **state) {
     moose__metrics_registry_free(reg);
 }
 
-/* moose__sinks_start: one sink per destination table, batch sizes overridden from the environment. */
+/* moose__sinks_start: one sink per destination table, batch sizes overridden from the environment.
+ */
 static void test_app_sinks_and_overrides(void **state) {
     (void)state;
     char db[256], url[300], err[1024];

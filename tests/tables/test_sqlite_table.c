@@ -1,8 +1,9 @@
 /* The SQLite table store against the real libsqlite3: rows, upserts, poison rows, schema checks. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -205,9 +206,8 @@ static void test_poison_rows_isolated(void **state) {
     moose_table_desc desc = event_table("events");
     moose__table *t;
     char err[512] = "";
-    assert_int_equal(moose__table_open("sqlite:sqlite_poison.db", &desc, &capture, &t, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        moose__table_open("sqlite:sqlite_poison.db", &desc, &capture, &t, err, sizeof err), 0);
     moose__table_rejects rejects;
     moose__table_rejects_init(&rejects);
     assert_int_equal(moose__table_insert(t, row_ptrs, NROWS, &rejects, err, sizeof err), 0);
@@ -296,9 +296,8 @@ static void test_new_optional_column_is_added(void **state) {
     moose_table_desc desc = event_table("events");
     moose__table *t;
     char err[512] = "";
-    assert_int_equal(moose__table_open("sqlite:sqlite_migrate.db", &desc, &capture, &t, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        moose__table_open("sqlite:sqlite_migrate.db", &desc, &capture, &t, err, sizeof err), 0);
     assert_string_equal(log_text, "info: table events (sqlite:sqlite_migrate.db): added column "
                                   "\"amount\" REAL for the new optional field Event.amount\n");
     moose__table_rejects rejects;
@@ -317,9 +316,11 @@ static void test_urls(void **state) {
     open_expect("postgres://bob:hunter2@db/x", MOOSE_EINVAL,
                 "table URL with scheme \"postgres\" is not supported: use sqlite:PATH or "
                 "clickhouse://USER:PASS@HOST:8123/DB");
-    open_expect("sqlite:", MOOSE_EINVAL, "table URL \"sqlite:\" needs a file path (sqlite:moose.db)");
-    open_expect("clickhouse://bob:hunter2@:8123/db", MOOSE_EINVAL,
-                "table URL: a clickhouse:// URL needs a host (clickhouse://USER:PASS@HOST:8123/DB)");
+    open_expect("sqlite:", MOOSE_EINVAL,
+                "table URL \"sqlite:\" needs a file path (sqlite:moose.db)");
+    open_expect(
+        "clickhouse://bob:hunter2@:8123/db", MOOSE_EINVAL,
+        "table URL: a clickhouse:// URL needs a host (clickhouse://USER:PASS@HOST:8123/DB)");
     open_expect("clickhouse://bob:hunter2@host:99999/db", MOOSE_EINVAL,
                 "table URL: the port of clickhouse://host is not a number from 1 to 65535");
     open_expect("sqlite:/nonexistent-dir/x/moose.db", MOOSE_ETABLEDOWN,
@@ -329,8 +330,8 @@ static void test_urls(void **state) {
     moose_table_desc desc = event_table("events");
     moose__table *t = NULL;
     char err[512] = "";
-    int rc = moose__table_open("clickhouse://bob:hunter2@127.0.0.1:1/db", &desc, &capture, &t,
-                               err, sizeof err);
+    int rc = moose__table_open("clickhouse://bob:hunter2@127.0.0.1:1/db", &desc, &capture, &t, err,
+                               sizeof err);
     assert_int_equal(rc, MOOSE_ETABLEDOWN);
     assert_null(strstr(err, "hunter2"));
     assert_non_null(
