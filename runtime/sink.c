@@ -117,10 +117,10 @@ static void add_stat(moose__sink *s, uint64_t *field, uint64_t n) {
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-/* Sleeps MS in short slices; false when a stop was requested meanwhile. */
+/* Sleeps MS in short slices; false when a stop or a revocation came meanwhile. */
 static bool nap(moose__sink *s, int64_t ms) {
     int64_t until = now_ms() + ms;
-    while (!atomic_load(&s->stopping)) {
+    while (!atomic_load(&s->stopping) && !atomic_load(&s->abandon)) {
         int64_t left = until - now_ms();
         if (left <= 0)
             return true;
