@@ -55,6 +55,23 @@ int64_t faults_table_count(const char *db) {
     return n;
 }
 
+int faults_table_has(const char *db, const char *id) {
+    sqlite3 *h = open_db(db);
+    if (!h)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int found = -1;
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM \"DeliveryTable\" WHERE id = ?", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK) {
+        int rc = sqlite3_step(st);
+        found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return found;
+}
+
 int64_t faults_wait_rows(const char *db, int64_t want, int timeout_ms) {
     int64_t deadline = faults_now_ms() + timeout_ms;
     int64_t n;

@@ -28,6 +28,9 @@ int64_t faults_table_count(const char *db);
  */
 bool faults_table_exact(const char *db, int64_t n, char *why, size_t why_size);
 
+/* 1 when DeliveryTable holds a row with ID, 0 when not, -1 when the table cannot be read. */
+int faults_table_has(const char *db, const char *id);
+
 /* Polls faults_table_count() until it reaches WANT or TIMEOUT_MS passed; the last count. */
 int64_t faults_wait_rows(const char *db, int64_t want, int timeout_ms);
 

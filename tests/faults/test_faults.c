@@ -338,6 +338,65 @@ FAULT_TEST(partitions_without_leader, false, leaders_lost, leaders_back, false, 
 FAULT_TEST(slow_broker, false, rtt_up, rtt_down, false, false, 0)
 
 /*
+ * The broker refuses some produce requests for good (an error no retry
+ * cures): each refused write returns an error naming the reason, and the
+ * promise narrows to what the caller was told succeeded: exactly those
+ * orders reach the table, and none of the refused ones.
+ */
+static void writes_the_broker_refuses_are_reported_and_only_those_are_missing(void **state) {
+    (void)state;
+    enum { N = 60, REFUSED_AT = 20, REFUSALS = 3 };
+    pipeline *p = &current;
+    pipeline_open(p, "refused_writes");
+    pipeline_start(p);
+    bool ok[N];
+    int failures = 0;
+    char first_failure[512] = "";
+    moose_errors errs;
+    moose_errors_init(&errs);
+    for (int64_t i = 0; i < N; i++) {
+        if (i == REFUSED_AT)
+            push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                        REFUSALS);
+        char id[32];
+        faults_order_id(id, sizeof id, i);
+        Order o = {{id, strlen(id)}, i};
+        moose_errors_clear(&errs);
+        int rc = orders_write(p->app, &o, &errs);
+        ok[i] = rc == 0;
+        if (!ok[i] && i > REFUSED_AT + REFUSALS)
+            printf("# %s refused after the injected errors: %s\n", id,
+                   errs.len ? errs.items[0].message : moose_strerror(rc));
+        if (!ok[i] && failures++ == 0)
+            snprintf(first_failure, sizeof first_failure, "%s: %s%s%s", moose_err_name(rc),
+                     moose_strerror(rc), errs.len ? ": " : "",
+                     errs.len ? errs.items[0].message : "");
+    }
+    moose_errors_free(&errs);
+    printf("# %d of %d writes refused; the first: %s\n", failures, N, first_failure);
+    assert_int_equal(failures, REFUSALS);
+    /* The caller hears why, not just that it failed. */
+    assert_non_null(strstr(first_failure, "Broker failed to validate record"));
+
+    int64_t want = 0;
+    for (int64_t i = 0; i < N; i++)
+        want += ok[i] && !faults_is_filtered(i) && !faults_is_refused(i);
+    faults_wait_rows(p->db, want, DELIVERY_TIMEOUT_MS);
+    faults_sleep_ms(500);
+    for (int64_t i = 0; i < N; i++) {
+        char id[32];
+        faults_order_id(id, sizeof id, i);
+        int expect = ok[i] && !faults_is_filtered(i) && !faults_is_refused(i);
+        int has = faults_table_has(p->db, id);
+        if (has != expect)
+            fail_msg("%s: %s in the table, but its write %s", id, has ? "is" : "is not",
+                     ok[i] ? "succeeded" : "was refused");
+    }
+    assert_int_equal(faults_table_count(p->db), want);
+    pipeline_close(p);
+}
+
+/*
  * A record within max_record_bytes (1 MiB by default) is accepted by
  * validation, so it must also fit through Kafka. Its Key travels twice (as
  * the message key and inside the value), so a 600 kB Key makes a 1.2 MB
@@ -379,6 +438,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(partitions_without_leader, close_current),
         cmocka_unit_test_teardown(slow_broker, close_current),
         cmocka_unit_test_teardown(record_within_the_size_limit_is_delivered, close_current),
+        cmocka_unit_test_teardown(writes_the_broker_refuses_are_reported_and_only_those_are_missing,
+                                  close_current),
     };
     /* `test_faults no_fault` runs one test (what the memcheck step does). */
     if (argc > 1)
