@@ -22,6 +22,7 @@ typedef enum op {
     OP_COUNT,        /* moose__count() */
     OP_LATENCY,      /* moose__latency_record() */
     OP_VALIDATED,    /* moose__metrics_validated() of a passing record */
+    OP_HEARTBEAT,    /* moose__metrics_heartbeat(): once per worker loop */
     OP_CLOCK,        /* moose__metrics_now_ns(): what timing a latency adds, per read */
 } op;
 
@@ -31,6 +32,7 @@ static const char *op_names[] = {
     "moose__count (striped atomic counter)",
     "moose__latency_record (histogram)",
     "moose__metrics_validated (pass)",
+    "moose__metrics_heartbeat",
     "moose__metrics_now_ns (clock read)",
 };
 
@@ -80,6 +82,10 @@ static void *run(void *arg) {
     case OP_VALIDATED:
         for (uint64_t i = 0; i < j->ops; i++)
             moose__metrics_validated(j->c, NULL, 0, NULL);
+        break;
+    case OP_HEARTBEAT:
+        for (uint64_t i = 0; i < j->ops; i++)
+            moose__metrics_heartbeat(j->c);
         break;
     case OP_CLOCK:
         for (uint64_t i = 0; i < j->ops; i++)
