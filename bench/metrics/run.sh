@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the metrics benchmarks and writes their figures into docs/BENCHMARKS.md
 # under the "## Metrics" heading (only that section is replaced: from the
-# heading to the next "## ").
+# heading to the next "## " or "<!--" marker of another section).
 #   bench/metrics/run.sh [BUILD_DIR] [OPS per thread] [PIPELINE_RECORDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,7 +87,7 @@ doc=docs/BENCHMARKS.md
 awk -v section="$tmp/section" '
   function emit() { while ((getline line < section) > 0) print line; done = 1 }
   /^## Metrics[ \t]*$/ { emit(); skip = 1; next }
-  skip && /^## / { skip = 0 }
+  skip && (/^## / || /^<!--/) { skip = 0 }
   !skip { print }
   END { if (!done) { print ""; emit() } }
 ' "$doc" > "$tmp/doc" && cat "$tmp/doc" > "$doc"
