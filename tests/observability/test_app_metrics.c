@@ -114,9 +114,11 @@ static void test_counts_after_a_known_workload(void **state) {
 
     moose_metrics s;
     assert_int_equal(moose_stream_metrics(app, "raw", &s), 0);
+    assert_int_equal(s.records_in, 14);
     assert_int_equal(s.records_out, 12);
     assert_int_equal(s.invalid, 2);
     assert_int_equal(s.dlq, 2); /* on_invalid: dead_letter keeps the refused ones */
+    assert_int_equal(s.records_in, s.records_out + s.filtered + s.dlq);
     assert_int_equal(s.write_ack.count, 12);
     assert_true(s.write_ack.max_ns > 0);
     assert_true(s.write_ack.p50_ns <= s.write_ack.p99_ns);
