@@ -212,6 +212,9 @@ static void test_stalled_without_heartbeat(void **state) {
     assert_int_equal(h.status, MOOSE_UNHEALTHY);
     assert_int_equal(h.reasons[0].code, MOOSE_HEALTH_STALLED);
     assert_string_equal(h.reasons[0].message, "workers stalled: no heartbeat for 40 s");
+    /* Workers that stopped on purpose are not stalled. */
+    moose__metrics_heartbeat_end(f->sink);
+    assert_int_equal(health_at(f, moose__metrics_now_ms() + 40000).status, MOOSE_HEALTHY);
 }
 
 static void test_thresholds_are_checked(void **state) {
