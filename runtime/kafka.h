@@ -50,6 +50,8 @@ typedef struct moose__kafka_opts {
     moose__embedded_mode embedded; /* how "embedded" is resolved */
     const char *dir;               /* where MOOSE__BROKER_FILE lives (NULL: ".") */
     const char *prog;              /* the app's name, for "start one with `PROG broker`" */
+    size_t max_record_bytes;       /* the app's record limit (0: 1 MiB): Kafka messages are sized
+                                      to carry any record within it */
 } moose__kafka_opts;
 
 /*

@@ -189,6 +189,15 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
     k->bp_timeout_ms = 0;
     k->admin_timeout_ms = 10000;
     k->send_timeout_ms = 30000;
+    /*
+     * A record's Key travels twice (as the message key and inside the value),
+     * plus record and batch headers: librdkafka's 1,000,000-byte default would
+     * refuse records the app's own limit accepts.
+     */
+    size_t record_limit = opts->max_record_bytes ? opts->max_record_bytes : 1024 * 1024;
+    k->max_message_bytes = (int64_t)record_limit * 2 + 4096;
+    if (k->max_message_bytes > 1000000000)
+        k->max_message_bytes = 1000000000; /* librdkafka's ceiling */
     /* Absolute, so messages say which directory was searched. */
     k->dir = realpath(opts->dir ? opts->dir : ".", NULL);
     if (!k->dir)

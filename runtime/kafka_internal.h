@@ -27,6 +27,7 @@ struct moose__kafka {
     int64_t bp_timeout_ms;
     int admin_timeout_ms;
     int send_timeout_ms;
+    int64_t max_message_bytes; /* what a message of a record within the record limit can take */
 
     moose__embedded *owned; /* the mock cluster when this process runs it */
     char *remote_control;   /* "127.0.0.1:PORT" of the owner's control socket */

@@ -197,6 +197,11 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
      */
     if (moose__kafka_embedded(kafka) && !moose__kafka_user_set(kafka, "message.timeout.ms"))
         rd_kafka_conf_set(conf, "message.timeout.ms", "30000", why, sizeof(why));
+    if (!moose__kafka_user_set(kafka, "message.max.bytes")) {
+        char limit[32];
+        snprintf(limit, sizeof(limit), "%" PRId64, kafka->max_message_bytes);
+        rd_kafka_conf_set(conf, "message.max.bytes", limit, why, sizeof(why));
+    }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why)))) {

@@ -113,6 +113,12 @@ static int admin_create_topic(moose__kafka *k, const char *topic, int32_t partit
         snprintf(value, sizeof(value), "%" PRId64, retention_ms);
         rd_kafka_NewTopic_set_config(nt, "retention.ms", value);
     }
+    /* Kafka's own default (1 MB) would refuse what the producer is allowed to send. */
+    if (k->max_message_bytes > 1048588) {
+        char value[32];
+        snprintf(value, sizeof(value), "%" PRId64, k->max_message_bytes);
+        rd_kafka_NewTopic_set_config(nt, "max.message.bytes", value);
+    }
     rd_kafka_AdminOptions_t *ao = admin_options(k, rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, ao, q);

@@ -523,6 +523,33 @@ static void test_backpressure_limits_and_timeout(void **state) {
     tt_rmdir(dir);
 }
 
+/* A record within the app's limit fits through Kafka even with its Key in it twice. */
+static void test_large_records_fit(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL); /* 1 MiB records */
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "large", 1, 0, err, sizeof(err)), 0);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    size_t key_len = 600 * 1000, value_len = 1000 * 1000;
+    char *key = malloc(key_len), *value = malloc(2200 * 1000);
+    memset(key, 'k', key_len);
+    memset(value, 'v', 2200 * 1000);
+    int64_t offset = -1;
+    assert_int_equal(moose__producer_send_sync(p, "large", key, key_len, value, value_len, NULL,
+                                               &offset, err, sizeof(err)),
+                     0);
+    assert_int_equal(offset, 0);
+    /* Beyond twice the record limit is refused at once, as too big. */
+    assert_int_equal(moose__producer_send(p, "large", 0, key, 1, value, 2200 * 1000, NULL, NULL),
+                     MOOSE_ETOOBIG);
+    free(key);
+    free(value);
+    moose__producer_close(p);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
 /* ---- log ---- */
 
 static void test_log_lines_and_rate_limit(void **state) {
@@ -601,6 +628,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_keyed_producer),
         cmocka_unit_test(test_queue_full_and_closed),
         cmocka_unit_test(test_backpressure_limits_and_timeout),
+        cmocka_unit_test(test_large_records_fit),
         cmocka_unit_test(test_log_lines_and_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
