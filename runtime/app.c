@@ -139,6 +139,7 @@ moose_app *moose__app_open(const moose_app_desc *desc, const moose_config *cfg,
         .props = app->cfg.kafka_props,
         .embedded = mode,
         .prog = prog ? prog : desc->name,
+        .max_record_bytes = app->cfg.max_record_bytes,
     };
     if (moose__kafka_open(&kopts, &app->kafka, errstr, errstr_size) != 0)
         goto fail;

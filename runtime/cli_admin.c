@@ -22,6 +22,7 @@ static moose__kafka *open_kafka(const moose__cli *cli) {
         .props = cli->opts->cfg.kafka_props,
         .embedded = MOOSE__EMBEDDED_FIND,
         .prog = cli->prog,
+        .max_record_bytes = cli->opts->cfg.max_record_bytes,
     };
     moose__kafka *kafka = NULL;
     char errstr[512];
