@@ -469,6 +469,8 @@ static void sink_free(moose__sink *s) {
     }
     free_batch(&s->batches[0]);
     free_batch(&s->batches[1]);
+    if (s->consumer)
+        moose__metrics_remove_consumer(s->cfg.metrics, moose__consumer_handle(s->consumer));
     moose__consumer_close(s->consumer);
     if (s->own_dlq)
         moose__producer_close(s->dlq);
@@ -581,6 +583,11 @@ moose__sink *moose__sink_start(const moose__sink_config *cfg, char *errstr, size
         sink_free(s);
         return NULL;
     }
+    /* Lag is read from the consumer itself; without a component (metrics off), none. */
+    if (cfg->metrics &&
+        moose__metrics_add_consumer(cfg->metrics, moose__consumer_handle(s->consumer)) != 0)
+        moose__log(MOOSE__LOG_WARN, "sink", NULL,
+                   "%s: too many consumers to measure the lag of all", s->name);
     if (pthread_create(&s->deliver_thread, NULL, deliver_main, s) != 0) {
         snprintf(errstr, errstr_size, "table sink %s: cannot start its threads", table->name);
         sink_free(s);

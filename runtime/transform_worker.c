@@ -441,6 +441,7 @@ static void *worker_main(void *arg) {
                        ": the next owner reads from the last commit (at least once)",
                        r->desc->name, i, w->parts[i].done_next);
     wait_all_committed(r);
+    moose__metrics_remove_consumer(r->metrics, moose__consumer_handle(w->consumer));
     moose__consumer_close(w->consumer);
     w->consumer = NULL;
     return NULL;
@@ -451,6 +452,8 @@ static void *worker_main(void *arg) {
 static void runner_free(moose__transform_runner *r) {
     for (int i = 0; i < r->nworkers; i++) {
         worker *w = &r->workers[i];
+        if (w->consumer)
+            moose__metrics_remove_consumer(r->metrics, moose__consumer_handle(w->consumer));
         moose__consumer_close(w->consumer);
         w->consumer = NULL;
     }
@@ -531,6 +534,12 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
         w->consumer = moose__consumer_new(app->kafka, &copts, errstr, errstr_size);
         if (!w->consumer)
             goto fail;
+        /* Lag is read from the consumers themselves; without a component (metrics off), none. */
+        if (r->metrics &&
+            moose__metrics_add_consumer(r->metrics, moose__consumer_handle(w->consumer)) != 0)
+            moose__log(MOOSE__LOG_WARN, "transform", NULL,
+                       "transform=%s worker=%d: too many consumers to measure the lag of all",
+                       t->name, i);
     }
     r->running = workers;
     for (int i = 0; i < workers; i++) {

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "app_internal.h"
 #include "fixture.h"
 #include "metrics.h"
+#include "metrics_component.h"
 #include "moose/error.h"
 #include "moose/metrics.h"
 
@@ -205,11 +207,72 @@ static void test_filtered_records(void **state) {
     moose_app_close(app);
 }
 
+/* The fixture's transform, held back while HELD is set: the app falls behind on purpose. */
+static moose_transform_fn held_inner;
+static atomic_bool held;
+
+static int held_transform(const void *in, moose_transform_ctx *ctx) {
+    while (atomic_load(&held))
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    return held_inner(in, ctx);
+}
+
+/* Waits (at most 30 s) until transform NAME's total lag satisfies LOW <= lag <= HIGH. */
+static moose_metrics wait_lag(moose_app *app, const char *name, int64_t low, int64_t high) {
+    moose_metrics m;
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(moose_transform_metrics(app, name, &m), 0);
+        if (m.lag_total >= low && m.lag_total <= high)
+            break;
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+    return m;
+}
+
+static void test_lag_of_a_running_transform(void **state) {
+    (void)state;
+    enum { RECORDS = 1000 };
+    static fixture_app f;
+    fixture_app_init(&f, "obs-lag", FIXTURE_TO_FLOAT, 1);
+    held_inner = f.transform.fn;
+    f.transform.fn = held_transform;
+    atomic_store(&held, true);
+    moose_app *app = open_app(&f);
+    char id[16], data[16];
+    for (int i = 0; i < RECORDS; i++) {
+        snprintf(id, sizeof id, "l%d", i);
+        snprintf(data, sizeof data, "%d", i);
+        assert_int_equal(write_raw(app, &f, id, data), 0);
+    }
+    char err[512];
+    assert_int_equal(moose_app_start(app, err, sizeof err), 0);
+    /*
+     * The worker took one fetch (at most 256 records) and is stuck in the
+     * first of them: the rest of the partition is behind its position.
+     */
+    moose_metrics m = wait_lag(app, "to_float", 1, RECORDS);
+    assert_in_range(m.lag_total, RECORDS - 256, RECORDS - 1);
+    assert_int_equal(m.npartitions, 1);
+    assert_int_equal(m.lag[0], m.lag_total);
+    assert_true(m.records_out < RECORDS);
+
+    atomic_store(&held, false);
+    m = wait_transform(app, "to_float", RECORDS);
+    assert_int_equal(m.records_out, RECORDS);
+    m = wait_lag(app, "to_float", 0, 0);
+    assert_int_equal(m.lag_total, 0);
+    assert_int_equal(m.npartitions, 1);
+    assert_int_equal(m.lag[0], 0);
+    moose_app_stop(app);
+    moose_app_close(app);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_after_a_known_workload),
         cmocka_unit_test(test_filtered_records),
+        cmocka_unit_test(test_lag_of_a_running_transform),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -395,10 +395,60 @@ static void test_app_sinks_and_overrides(void **state) {
     moose__sinks_stop(sinks);
 }
 
+/*
+ * A sink reports through its metrics component: the lag of each partition it
+ * reads, measured from its own consumer (0 once it caught up; -1 would mean
+ * unknown),.
+ */
+static void test_sink_lag_and_stop(void **state) {
+    (void)state;
+    char db[256], url[300], err[1024];
+    snprintf(db, sizeof db, "%s/lag.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    moose_metrics_registry *reg = moose__metrics_registry_new(err, sizeof err);
+    assert_non_null(reg);
+    moose__component *metrics = moose__metrics_component(reg, MOOSE_COMPONENT_SINK, "lag_readings");
+    assert_non_null(metrics);
+
+    one_table_app a;
+    app_init(&a, "lagapp", "lag_readings", "readings-lag");
+    assert_int_equal(moose__kafka_ensure_app_topics(kafka, &a.app, err, sizeof err), 0);
+    produce("readings-lag", "l", 0, 400);
+    moose__sink_config cfg = {.kafka = kafka,
+                              .app = &a.app,
+                              .table = &a.table,
+                              .streams = a.streams,
+                              .nstreams = 1,
+                              .tables_url = url,
+                              .batch_rows = 100,
+                              .batch_ms = 100,
+                              .metrics = metrics};
+    moose__sink *sink = moose__sink_start(&cfg, err, sizeof err);
+    if (!sink)
+        fail_msg("%s", err);
+    wait_for(sink, stored_at_least, 400, "400 rows");
+    moose_metrics m;
+    for (int i = 0; i < 200; i++) {
+        moose__metrics_tick(reg, moose__metrics_now_ms());
+        moose__component_snapshot(reg, metrics, &m);
+        if (m.npartitions == 2 && m.lag[0] == 0 && m.lag[1] == 0)
+            break;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    assert_int_equal(m.npartitions, 2);
+    assert_int_equal(m.lag[0], 0);
+    assert_int_equal(m.lag[1], 0);
+    assert_int_equal(m.lag_total, 0);
+
+    moose__sink_stop(sink);
+    moose__metrics_registry_free(reg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlite),
         cmocka_unit_test(test_app_sinks_and_overrides),
+        cmocka_unit_test(test_sink_lag_and_stop),
         cmocka_unit_test(test_clickhouse_down_and_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
