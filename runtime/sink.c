@@ -613,6 +613,8 @@ void moose__sink_stop(moose__sink *s) {
     atomic_store(&s->stopping, true);
     if (s->gather_started)
         pthread_join(s->gather_thread, NULL);
+    /* Stopped on purpose: a silent sink from now on is not stalled. */
+    moose__metrics_heartbeat_end(s->cfg.metrics);
     sink_free(s);
 }
 

@@ -578,5 +578,7 @@ void moose__transform_join(moose__transform_runner *r) {
     for (int i = 0; i < r->nworkers; i++)
         if (r->workers[i].started)
             pthread_join(r->workers[i].thread, NULL);
+    /* Stopped on purpose: silent workers from now on are not stalled. */
+    moose__metrics_heartbeat_end(r->metrics);
     runner_free(r);
 }

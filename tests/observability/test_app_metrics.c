@@ -263,7 +263,15 @@ static void test_lag_of_a_running_transform(void **state) {
     assert_int_equal(m.lag_total, 0);
     assert_int_equal(m.npartitions, 1);
     assert_int_equal(m.lag[0], 0);
+
+    /* Stopped on purpose and left open: silent workers are not "stalled", even much later. */
     moose_app_stop(app);
+    moose_health h;
+    assert_int_equal(moose__metrics_health_at(app->metrics, MOOSE_COMPONENT_TRANSFORM, "to_float",
+                                              moose__metrics_now_ms() + 120000, &h),
+                     0);
+    assert_int_equal(h.status, MOOSE_HEALTHY);
+    assert_int_equal(h.nreasons, 0);
     moose_app_close(app);
 }
 

@@ -398,7 +398,8 @@ static void test_app_sinks_and_overrides(void **state) {
 /*
  * A sink reports through its metrics component: the lag of each partition it
  * reads, measured from its own consumer (0 once it caught up; -1 would mean
- * unknown),.
+ * unknown), and, once stopped on purpose, no "stalled" verdict however long
+ * it stays silent.
  */
 static void test_sink_lag_and_stop(void **state) {
     (void)state;
@@ -441,6 +442,12 @@ static void test_sink_lag_and_stop(void **state) {
     assert_int_equal(m.lag_total, 0);
 
     moose__sink_stop(sink);
+    moose_health h;
+    assert_int_equal(moose__metrics_health_at(reg, MOOSE_COMPONENT_SINK, "lag_readings",
+                                              moose__metrics_now_ms() + 120000, &h),
+                     0);
+    assert_int_equal(h.status, MOOSE_HEALTHY);
+    assert_int_equal(h.nreasons, 0);
     moose__metrics_registry_free(reg);
 }
 
