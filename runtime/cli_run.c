@@ -1,7 +1,8 @@
 /*
  * `APP run`: every transform (and table sink) runs until SIGINT or SIGTERM;
  * then fetching stops, the records in flight finish and are committed, and
- * the process exits 0.
+ * the process exits 0. Meanwhile stderr shows the live status: one line
+ * redrawn every second on a terminal, an info log line every 10 s otherwise.
  */
 #include <signal.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "app_internal.h"
 #include "cli.h"
 #include "log.h"
+#include "metrics.h"
 
 int moose__cli_run(const moose__cli *cli) {
     /* Blocked before any thread exists, so every thread inherits the mask and sigwait() gets them. */
@@ -38,8 +40,13 @@ int moose__cli_run(const moose__cli *cli) {
                    moose__http_address(app->http));
     moose__log(MOOSE__LOG_INFO, "run", NULL, "running app=%s transforms=%u (Ctrl-C stops)",
                cli->desc->name, cli->desc->ntransforms);
+    /* Without it the app still runs: the status is a view, not a part of the pipeline. */
+    moose__status *status = moose__status_start(app->metrics, stderr, 0);
+    if (!status && app->metrics)
+        moose__log(MOOSE__LOG_WARN, "run", NULL, "out of memory: no live status line");
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    moose__status_stop(status);
     moose__log(MOOSE__LOG_INFO, "run", NULL, "%s: stopping, finishing the records in flight",
                sig == SIGINT ? "SIGINT" : "SIGTERM");
     moose_app_stop(app);
