@@ -124,9 +124,18 @@ static void check_errors(moose_health *h, const moose_health_thresholds *t, moos
 static void check_component(moose_health *h, const moose_health_thresholds *t,
                             moose__component *c, uint64_t now_ms) {
     char why[160];
-    if (moose__component_sink_failing(c, why, sizeof why))
-        add_reason(h, MOOSE_HEALTH_SINK_FAILING, MOOSE_UNHEALTHY, c->kind, c->name,
-                   "table inserts failing: %s", why[0] ? why : "no reason given");
+    uint64_t failing_since;
+    if (moose__component_sink_failing_since(c, why, sizeof why, &failing_since)) {
+        /* Nothing is lost while a table is down (commits wait): degraded, until it lasts too long. */
+        uint64_t failing_s = elapsed_s(now_ms, failing_since);
+        if (t->sink_failing_unhealthy_s > 0 && failing_s >= t->sink_failing_unhealthy_s)
+            add_reason(h, MOOSE_HEALTH_SINK_FAILING, MOOSE_UNHEALTHY, c->kind, c->name,
+                       "table inserts failing for %" PRIu64 " s: %s", failing_s,
+                       why[0] ? why : "no reason given");
+        else
+            add_reason(h, MOOSE_HEALTH_SINK_FAILING, MOOSE_DEGRADED, c->kind, c->name,
+                       "table inserts failing: %s", why[0] ? why : "no reason given");
+    }
 
     int64_t lag_total;
     check_lag(h, t, c, &lag_total);

@@ -47,6 +47,7 @@ struct moose__component {
 
     pthread_mutex_t lock; /* guards what follows */
     char sink_why[160];
+    uint64_t sink_failing_since_ms; /* moose__metrics_now_ms() of the first failure; 0: not failing */
     moose__rate_sample ring[MOOSE__RATE_SLOTS];
     uint32_t ring_next, ring_len;
     uint64_t progress_total, progress_ms; /* in + out at the last change, and when */
@@ -105,5 +106,8 @@ moose_health_thresholds moose__metrics_thresholds(moose_metrics_registry *reg);
  */
 uint64_t moose__component_progress_ms(moose__component *c, uint64_t *last_tick_ms);
 bool moose__component_sink_failing(moose__component *c, char *why, size_t size);
+/* The same, and since when (moose__metrics_now_ms()) it has been failing without a break. */
+bool moose__component_sink_failing_since(moose__component *c, char *why, size_t size,
+                                         uint64_t *since_ms);
 
 #endif

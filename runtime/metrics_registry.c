@@ -83,6 +83,7 @@ moose_health_thresholds moose_health_thresholds_default(void) {
         .error_rate_unhealthy = 0.5,
         .error_min_records = 20,
         .stall_s = 30,
+        .sink_failing_unhealthy_s = 60,
     };
 }
 
@@ -248,6 +249,11 @@ void moose__metrics_sink_failing(moose__component *c, bool failing, const char *
         return;
     pthread_mutex_lock(&c->lock);
     snprintf(c->sink_why, sizeof c->sink_why, "%s", failing && why ? why : "");
+    /* Since the first failure of a run of them: how long decides between degraded and unhealthy. */
+    if (!failing)
+        c->sink_failing_since_ms = 0;
+    else if (c->sink_failing_since_ms == 0)
+        c->sink_failing_since_ms = moose__metrics_now_ms();
     atomic_store(&c->sink_failing, failing);
     pthread_mutex_unlock(&c->lock);
 }
@@ -435,9 +441,16 @@ uint64_t moose__component_progress_ms(moose__component *c, uint64_t *last_tick_m
 }
 
 bool moose__component_sink_failing(moose__component *c, char *why, size_t size) {
+    return moose__component_sink_failing_since(c, why, size, NULL);
+}
+
+bool moose__component_sink_failing_since(moose__component *c, char *why, size_t size,
+                                         uint64_t *since_ms) {
     pthread_mutex_lock(&c->lock);
     bool failing = atomic_load(&c->sink_failing);
     snprintf(why, size, "%s", failing ? c->sink_why : "");
+    if (since_ms)
+        *since_ms = failing ? c->sink_failing_since_ms : 0;
     pthread_mutex_unlock(&c->lock);
     return failing;
 }

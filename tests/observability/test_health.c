@@ -157,16 +157,59 @@ static void test_few_records_do_not_count(void **state) {
     assert_int_equal(health_at(f, f->t0 + 1000).status, MOOSE_HEALTHY);
 }
 
+/* The failure started between BEFORE and AFTER; at AT_MS it has lasted this many whole seconds, at most. */
+static uint64_t most_seconds(uint64_t before, uint64_t at_ms) {
+    return (at_ms - before) / 1000;
+}
+
 static void test_sink_failing(void **state) {
     fixture *f = *state;
+    /* A table that is down loses nothing (commits wait): degraded at first. */
+    uint64_t before = moose__metrics_now_ms();
     moose__metrics_sink_failing(f->sink, true, "database is locked");
-    moose_health h = health_at(f, f->t0);
-    assert_int_equal(h.status, MOOSE_UNHEALTHY);
+    uint64_t after = moose__metrics_now_ms();
+    moose_health h = health_at(f, after);
+    assert_int_equal(h.status, MOOSE_DEGRADED);
+    assert_int_equal(h.nreasons, 1);
     assert_int_equal(h.reasons[0].code, MOOSE_HEALTH_SINK_FAILING);
+    assert_int_equal(h.reasons[0].severity, MOOSE_DEGRADED);
     assert_string_equal(h.reasons[0].message, "table inserts failing: database is locked");
     assert_string_equal(moose_health_reason_name(h.reasons[0].code), "sink_failing");
+    /* Still failing, later reports do not restart the clock. */
+    moose__metrics_sink_failing(f->sink, true, "database is locked");
+    assert_int_equal(health_at(f, before + 59000).status, MOOSE_DEGRADED);
+
+    /* Failing for the threshold (60 s by default) or longer: unhealthy. */
+    h = health_at(f, after + 90000);
+    assert_int_equal(h.status, MOOSE_UNHEALTHY);
+    assert_int_equal(h.reasons[0].severity, MOOSE_UNHEALTHY);
+    unsigned long long seconds = 0;
+    char why[64] = "";
+    assert_int_equal(sscanf(h.reasons[0].message, "table inserts failing for %llu s: %63[^\n]",
+                            &seconds, why),
+                     2);
+    assert_in_range(seconds, 90, most_seconds(before, after + 90000));
+    assert_string_equal(why, "database is locked");
+
+    /* Working again, then failing again: the clock starts over. */
     moose__metrics_sink_failing(f->sink, false, NULL);
-    assert_int_equal(health_at(f, f->t0).status, MOOSE_HEALTHY);
+    assert_int_equal(health_at(f, after + 90000).status, MOOSE_HEALTHY);
+    before = moose__metrics_now_ms();
+    moose__metrics_sink_failing(f->sink, true, "disk full");
+    assert_int_equal(health_at(f, before + 59000).status, MOOSE_DEGRADED);
+
+    /* The threshold is configurable; 0 keeps a failing sink degraded however long. */
+    moose_health_thresholds t = moose_health_thresholds_default();
+    assert_int_equal(t.sink_failing_unhealthy_s, 60);
+    t.sink_failing_unhealthy_s = 5;
+    assert_int_equal(moose_metrics_registry_set_thresholds(f->reg, &t), 0);
+    assert_int_equal(health_at(f, before + 4000).status, MOOSE_DEGRADED);
+    assert_int_equal(health_at(f, moose__metrics_now_ms() + 5000).status, MOOSE_UNHEALTHY);
+    t.sink_failing_unhealthy_s = 0;
+    assert_int_equal(moose_metrics_registry_set_thresholds(f->reg, &t), 0);
+    assert_int_equal(health_at(f, before + 3600 * 1000).status, MOOSE_DEGRADED);
+    moose__metrics_sink_failing(f->sink, false, NULL);
+    assert_int_equal(health_at(f, before).status, MOOSE_HEALTHY);
 }
 
 static void test_stalled_without_progress(void **state) {
@@ -249,6 +292,7 @@ static void test_reasons_accumulate(void **state) {
     assert_int_equal(h.nreasons, 3);
     assert_int_equal(h.reasons[0].code, MOOSE_HEALTH_BROKER_DOWN);
     assert_int_equal(h.reasons[1].code, MOOSE_HEALTH_SINK_FAILING);
+    assert_int_equal(h.reasons[1].severity, MOOSE_DEGRADED);
     assert_int_equal(h.reasons[2].code, MOOSE_HEALTH_LAG);
     assert_int_equal(h.reasons[2].severity, MOOSE_DEGRADED);
 }

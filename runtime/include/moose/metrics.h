@@ -128,6 +128,12 @@ typedef struct moose_health_thresholds {
     double error_rate_unhealthy; /* (default 0.5) */
     uint64_t error_min_records;  /* ignore error rates over fewer records in (default 20) */
     uint32_t stall_s;            /* no progress with lag > 0 for this long (default 30) */
+    /*
+     * A table refusing inserts makes its sink degraded (nothing is lost: the
+     * records wait in Kafka, uncommitted); failing for this long makes it
+     * unhealthy (default 60; 0: degraded however long).
+     */
+    uint32_t sink_failing_unhealthy_s;
 } moose_health_thresholds;
 
 /* The defaults above. */
