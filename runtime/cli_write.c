@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "linereader.h"
 #include "moose/error.h"
+#include "transform_internal.h"
 
 typedef struct write_state {
     pthread_mutex_t lock; /* delivery reports come from the producer's thread */
@@ -117,11 +118,17 @@ int moose__cli_write(const moose__cli *cli) {
                              e && e->path[0] ? ": " : "",
                              e ? e->message : "not a valid record") < 0)
                     message[0] = '\0';
+                /* Filed under the Key it was meant to have, when that much can be read. */
+                moose_buf key;
+                moose_buf_init(&key);
+                int has_key = moose__key_from_json(model, line, len, &key);
                 if (moose__app_dead_letter(app, stream, MOOSE__DLQ_VALIDATION_ERROR, message,
-                                           &errs, NULL, 0, line, len, errstr,
+                                           &errs, has_key == 1 ? key.data : NULL,
+                                           has_key == 1 ? key.len : 0, line, len, errstr,
                                            sizeof errstr) != 0)
                     fprintf(stderr, "%ld: error: not kept in the dead letter queue: %s\n",
                             lr.lineno, errstr);
+                moose_buf_free(&key);
             }
             continue;
         }

@@ -72,4 +72,15 @@ bool moose__failure_is_validation(moose__failure f);
  */
 int moose__key_append(const moose_model_desc *model, const void *rec, moose_buf *out);
 
+/*
+ * The Key of a record that did not decode, read from its JSON text (LEN
+ * bytes) when that is an object whose Key field is a string (appended as is)
+ * or an integer (in decimal), so a refused record is filed in the dead
+ * letter queue under the key it was meant to have. Returns 1 when appended,
+ * 0 when there is no such Key to read, or MOOSE_ENOMEM. A cold path: it
+ * parses the whole text again with jansson.
+ */
+int moose__key_from_json(const moose_model_desc *model, const char *json, size_t len,
+                         moose_buf *out);
+
 #endif

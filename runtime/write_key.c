@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,4 +55,32 @@ int moose__key_append(const moose_model_desc *model, const void *rec, moose_buf 
         return MOOSE_EINVAL;
     }
     return append_text(out, text, (size_t)n);
+}
+
+int moose__key_from_json(const moose_model_desc *model, const char *json, size_t len,
+                         moose_buf *out) {
+    if (model->key_field < 0 || json == NULL)
+        return 0;
+    const moose_field_desc *f = &model->fields[model->key_field];
+    json_t *doc = json_loadb(json, len, 0, NULL);
+    if (doc == NULL)
+        return 0;
+    int rc = 0;
+    /* Field names are not NUL-terminated in every descriptor: look the key up by its length. */
+    const char *name;
+    json_t *value;
+    json_object_foreach(doc, name, value) {
+        if (strlen(name) != f->name_len || memcmp(name, f->name, f->name_len) != 0)
+            continue;
+        if (json_is_string(value)) {
+            rc = append_text(out, json_string_value(value), json_string_length(value));
+        } else if (json_is_integer(value)) {
+            char text[32];
+            int n = snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+            rc = append_text(out, text, (size_t)n);
+        }
+        break;
+    }
+    json_decref(doc);
+    return rc;
 }
