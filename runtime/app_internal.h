@@ -27,6 +27,8 @@ struct moose_app {
     moose__component **stream_metrics; /* per desc->streams index; entries may be NULL */
     moose__http *http;
     _Atomic bool closed;
+    /* APP run --batch-rows / --batch-bytes / --batch-ms for every sink; 0: not given. */
+    int64_t sink_batch_rows, sink_batch_bytes, sink_batch_ms;
 
     pthread_mutex_t lock; /* guards what follows */
     moose__transform_runner **runners; /* one per transform while started */

@@ -17,9 +17,15 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command commands[] = {
-    {"run", "run",
+    {"run", "run [--batch-rows N] [--batch-bytes N] [--batch-ms N]",
      "Runs every transform and table sink until SIGINT or SIGTERM, then stops fetching,\n"
-     "finishes the records in flight, commits and exits 0.\n",
+     "finishes the records in flight, commits and exits 0. stderr shows the live status.\n"
+     "\n"
+     "  --batch-rows N          a table sink inserts at most N rows at once\n"
+     "  --batch-bytes N         ... at most N bytes of records (512k, 16M)\n"
+     "  --batch-ms N            ... after at most N ms of gathering\n"
+     "                          For every table, over MOOSE_BATCH_ROWS, MOOSE_BATCH_BYTES,\n"
+     "                          MOOSE_BATCH_MS and the schema's batch_* settings.\n",
      moose__cli_run, 0, 0},
     {"write", "write STREAM [FILE|-]",
      "Reads newline-delimited JSON records (from FILE, or stdin), validates each and\n"
@@ -169,6 +175,11 @@ int moose_main(const moose_app_desc *desc, int argc, char **argv) {
     }
     if (opts.json && strcmp(cmd->name, "metrics") != 0 && strcmp(cmd->name, "health") != 0) {
         status = moose__cli_usage_error(&cli, "--json is an option of 'metrics' and 'health' only");
+        goto done;
+    }
+    if ((opts.batch_rows || opts.batch_bytes || opts.batch_ms) && strcmp(cmd->name, "run") != 0) {
+        status = moose__cli_usage_error(
+            &cli, "--batch-rows, --batch-bytes and --batch-ms are options of 'run' only");
         goto done;
     }
     if (opts.dialect && strcmp(cmd->name, "ddl") != 0) {

@@ -27,6 +27,10 @@ int moose__cli_run(const moose__cli *cli) {
         fprintf(stderr, "%s: %s\n", cli->prog, errstr);
         return MOOSE__EXIT_FAILED;
     }
+    /* The command line wins over MOOSE_BATCH_* and the schema's batch_* (0 leaves them be). */
+    app->sink_batch_rows = cli->opts->batch_rows;
+    app->sink_batch_bytes = cli->opts->batch_bytes;
+    app->sink_batch_ms = cli->opts->batch_ms;
     if (moose_app_start(app, errstr, sizeof errstr) != 0) {
         fprintf(stderr, "%s: %s\n", cli->prog, errstr);
         moose_app_close(app);

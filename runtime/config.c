@@ -62,6 +62,17 @@ static int parse_size(const char *text, size_t *out) {
     return 0;
 }
 
+/* A whole number from 1 to LIMIT, nothing else. */
+static int parse_positive(const char *text, int64_t limit, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || *text == '-' || *text == '+' || v <= 0 || v > limit)
+        return MOOSE_EINVAL;
+    *out = v;
+    return 0;
+}
+
 int moose__options_parse(moose__options *opts, int argc, char **argv, char *err, size_t errsize) {
     memset(opts, 0, sizeof *opts);
     opts->cfg.brokers = getenv("MOOSE_BROKERS");
@@ -152,6 +163,36 @@ int moose__options_parse(moose__options *opts, int argc, char **argv, char *err,
                 return MOOSE_EINVAL;
             }
             opts->cfg.max_depth = (unsigned)depth;
+        } else if ((v = option_value(arg, "--batch-rows", argc, argv, &i, &matched)) || matched) {
+            if (!v || !*v)
+                goto missing;
+            if (parse_positive(v, INT32_MAX, &opts->batch_rows) != 0) {
+                snprintf(err, errsize,
+                         "--batch-rows wants a positive number of rows (like 10000), not '%s'", v);
+                return MOOSE_EINVAL;
+            }
+        } else if ((v = option_value(arg, "--batch-bytes", argc, argv, &i, &matched)) || matched) {
+            if (!v || !*v)
+                goto missing;
+            size_t bytes;
+            if (parse_size(v, &bytes) != 0 || bytes > INT32_MAX) {
+                snprintf(err, errsize,
+                         "--batch-bytes wants a positive size up to 2G (like 1048576, 512k or "
+                         "16M), not '%s'",
+                         v);
+                return MOOSE_EINVAL;
+            }
+            opts->batch_bytes = (int64_t)bytes;
+        } else if ((v = option_value(arg, "--batch-ms", argc, argv, &i, &matched)) || matched) {
+            if (!v || !*v)
+                goto missing;
+            if (parse_positive(v, 24 * 3600 * 1000, &opts->batch_ms) != 0) {
+                snprintf(err, errsize,
+                         "--batch-ms wants a positive number of milliseconds up to a day "
+                         "(like 1000), not '%s'",
+                         v);
+                return MOOSE_EINVAL;
+            }
         } else if (strncmp(arg, "-X", 2) == 0) {
             v = arg[2] ? arg + 2 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v) {

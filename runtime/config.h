@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "moose/app.h"
 
@@ -20,6 +21,8 @@ typedef struct moose__options {
     const char *dialect; /* ddl --dialect */
     char **kafka_props;  /* -X values, NULL-terminated (cfg.kafka_props points here) */
     int nprops;
+    /* run --batch-rows / --batch-bytes / --batch-ms: every sink's batches (0: not given) */
+    int64_t batch_rows, batch_bytes, batch_ms;
 } moose__options;
 
 /*
