@@ -220,11 +220,14 @@ int moose_app_start(moose_app *app, char *errstr, size_t errstr_size) {
     }
     if (rc == 0) {
         /* Sinks last: what the transforms produce has somewhere to go as soon as it exists. */
-        moose__sinks_config sc = {.kafka = app->kafka, .app = d, .tables_url = app->cfg.tables,
+        moose__sinks_config sc = {.kafka = app->kafka,
+                                  .app = d,
+                                  .tables_url = app->cfg.tables,
                                   .batch_rows = app->sink_batch_rows,
                                   .batch_bytes = app->sink_batch_bytes,
                                   .batch_ms = app->sink_batch_ms,
-                                  .dlq_producer = app->producer, .metrics = app->metrics,
+                                  .dlq_producer = app->producer,
+                                  .metrics = app->metrics,
                                   .max_record_bytes = app->cfg.max_record_bytes,
                                   .max_depth = app->cfg.max_depth};
         app->sinks = moose__sinks_start(&sc, errstr, errstr_size);

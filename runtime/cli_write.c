@@ -122,8 +122,8 @@ int moose__cli_write(const moose__cli *cli) {
                 moose_buf key;
                 moose_buf_init(&key);
                 int has_key = moose__key_from_json(model, line, len, &key);
-                if (moose__app_dead_letter(app, stream, MOOSE__DLQ_VALIDATION_ERROR, message,
-                                           &errs, has_key == 1 ? key.data : NULL,
+                if (moose__app_dead_letter(app, stream, MOOSE__DLQ_VALIDATION_ERROR, message, &errs,
+                                           has_key == 1 ? key.data : NULL,
                                            has_key == 1 ? key.len : 0, line, len, errstr,
                                            sizeof errstr) != 0)
                     fprintf(stderr, "%ld: error: not kept in the dead letter queue: %s\n",

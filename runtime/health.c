@@ -126,7 +126,7 @@ static void check_component(moose_health *h, const moose_health_thresholds *t,
     char why[160];
     uint64_t failing_since;
     if (moose__component_sink_failing_since(c, why, sizeof why, &failing_since)) {
-        /* Nothing is lost while a table is down (commits wait): degraded, until it lasts too long. */
+        /* Nothing is lost while a table is down (commits wait): degraded, unless it lasts. */
         uint64_t failing_s = elapsed_s(now_ms, failing_since);
         if (t->sink_failing_unhealthy_s > 0 && failing_s >= t->sink_failing_unhealthy_s)
             add_reason(h, MOOSE_HEALTH_SINK_FAILING, MOOSE_UNHEALTHY, c->kind, c->name,

@@ -47,7 +47,7 @@ struct moose__component {
 
     pthread_mutex_t lock; /* guards what follows */
     char sink_why[160];
-    uint64_t sink_failing_since_ms; /* moose__metrics_now_ms() of the first failure; 0: not failing */
+    uint64_t sink_failing_since_ms; /* moose__metrics_now_ms() of the first failure; 0: none */
     moose__rate_sample ring[MOOSE__RATE_SLOTS];
     uint32_t ring_next, ring_len;
     uint64_t progress_total, progress_ms; /* in + out at the last change, and when */

@@ -127,8 +127,8 @@ static void test_help_names_the_options(void **state) {
     pid_t pid = spawn_main((const char *const[]){"app", "run", "--help", NULL}, "help.log");
     assert_int_equal(wait_exit(pid), 0);
     const char *help = slurp("help.log");
-    assert_non_null(
-        strstr(help, "usage: app [OPTIONS] run [--batch-rows N] [--batch-bytes N] [--batch-ms N]\n"));
+    assert_non_null(strstr(
+        help, "usage: app [OPTIONS] run [--batch-rows N] [--batch-bytes N] [--batch-ms N]\n"));
     assert_non_null(strstr(help, "  --batch-rows N          a table sink inserts at most N rows "
                                  "at once\n"));
     assert_non_null(strstr(help, "  --batch-bytes N "));
@@ -166,9 +166,9 @@ static void test_values_reach_the_sink(void **state) {
                    "table batch_readings (sqlite:batch.db): group batchopts.table.batch_readings, "
                    "batches of 123 rows / 4096 bytes / 250 ms\n");
     /* One option alone: the others still come from the environment, then the defaults. */
-    run_and_expect((const char *const[]){"app", "--tables", "sqlite:batch.db", "run",
-                                         "--batch-rows=50", NULL},
-                   "batches of 50 rows / ");
+    run_and_expect(
+        (const char *const[]){"app", "--tables", "sqlite:batch.db", "run", "--batch-rows=50", NULL},
+        "batches of 50 rows / ");
     assert_non_null(strstr(text, " / 777 ms\n"));
     unsetenv("MOOSE_BATCH_ROWS");
     unsetenv("MOOSE_BATCH_MS");

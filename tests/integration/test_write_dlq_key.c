@@ -112,15 +112,14 @@ static void test_refused_lines_keep_their_key(void **state) {
 
     FILE *in = fopen("input.jsonl", "w");
     assert_non_null(in);
-    fputs("{\"id\":\"k9\",\"data\":5}\n"     /* data is no string: does not decode */
-          "{\"id\":7,\"data\":\"x\"}\n"      /* an integer where the String Key goes */
-          "not json\n"                       /* nothing to read a key from */
+    fputs("{\"id\":\"k9\",\"data\":5}\n"      /* data is no string: does not decode */
+          "{\"id\":7,\"data\":\"x\"}\n"       /* an integer where the String Key goes */
+          "not json\n"                        /* nothing to read a key from */
           "{\"id\":\"ok\",\"data\":\"1\"}\n", /* written */
           in);
     fclose(in);
     char out[16384], err[8192];
-    assert_int_equal(run(ENGINE_APP " write raw input.jsonl", out, sizeof out, err, sizeof err),
-                     1);
+    assert_int_equal(run(ENGINE_APP " write raw input.jsonl", out, sizeof out, err, sizeof err), 1);
     assert_non_null(strstr(err, "1 written, 3 refused\n"));
 
     assert_int_equal(run(ENGINE_APP " dlq raw", out, sizeof out, err, sizeof err), 0);

@@ -157,7 +157,7 @@ static void test_few_records_do_not_count(void **state) {
     assert_int_equal(health_at(f, f->t0 + 1000).status, MOOSE_HEALTHY);
 }
 
-/* The failure started between BEFORE and AFTER; at AT_MS it has lasted this many whole seconds, at most. */
+/* A failure that started at BEFORE or later has lasted at most this many whole seconds at AT_MS. */
 static uint64_t most_seconds(uint64_t before, uint64_t at_ms) {
     return (at_ms - before) / 1000;
 }
