@@ -126,16 +126,8 @@ size_t moose__fmt_datetime(int64_t micros, char out[MOOSE__FMT_MAX]) {
 }
 
 size_t moose__fmt_uuid(const moose_uuid *uuid, char out[MOOSE__FMT_MAX]) {
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[uuid->bytes[i] >> 4];
-        *p++ = hex[uuid->bytes[i] & 15];
-    }
-    *p = '\0';
-    return (size_t)(p - out);
+    _Static_assert(MOOSE__FMT_MAX >= MOOSE_UUID_TEXT_MAX, "room for a UUID's text");
+    return moose_uuid_format(uuid, out);
 }
 
 static size_t put_uint64(uint64_t value, char *out) {
