@@ -196,8 +196,15 @@ typedef struct moose__consumer moose__consumer;
  */
 typedef void (*moose__revoke_cb)(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
                                  void *opaque);
-/* Called on the polling thread after PARTS were assigned (offsets already fetched). */
-typedef void (*moose__assign_cb)(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
+/*
+ * Called on the polling thread when PARTS are assigned, before anything is
+ * fetched from them. Each element's offset is where reading starts: the
+ * group's committed offset, or RD_KAFKA_OFFSET_INVALID when there is none
+ * (or it could not be read). The owner may move an offset forward, past
+ * records it knows were finished by an earlier owner whose commit was
+ * refused, and reading then starts there.
+ */
+typedef void (*moose__assign_cb)(moose__consumer *c, rd_kafka_topic_partition_list_t *parts,
                                  void *opaque);
 
 typedef struct moose__consumer_opts {

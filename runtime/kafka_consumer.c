@@ -81,24 +81,30 @@ static void on_assigned(moose__consumer *c, rd_kafka_topic_partition_list_t *par
     rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, committed, c->kafka->admin_timeout_ms);
     for (int i = 0; i < committed->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &committed->elems[i];
-        int64_t next = -1;
-        if (!err && !tp->err && tp->offset >= 0)
-            next = tp->offset;
-        else if (!err && !tp->err && c->kafka->embedded)
-            next = 0;
-        expect_set(c, tp->topic, tp->partition, next);
-        MOOSE__LOG_DEBUG("consumer", "assigned group=%s topic=%s partition=%d next_offset=%" PRId64,
-                         c->group, tp->topic, (int)tp->partition, next);
+        parts->elems[i].offset =
+            !err && !tp->err && tp->offset >= 0 ? tp->offset : RD_KAFKA_OFFSET_INVALID;
     }
     if (err)
         MOOSE__LOG_WARN("consumer",
                         "cannot read committed offsets, gaps at the start of these "
                         "partitions go unchecked group=%s: %s",
                         c->group, rd_kafka_err2str(err));
-    rd_kafka_topic_partition_list_destroy(committed);
-    rd_kafka_assign(c->rk, parts);
+    /* Before fetching: the owner may start a partition past what it knows is done. */
     if (c->on_assign)
         c->on_assign(c, parts, c->opaque);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t next = -1;
+        if (tp->offset >= 0)
+            next = tp->offset;
+        else if (!err && !committed->elems[i].err && c->kafka->embedded)
+            next = 0;
+        expect_set(c, tp->topic, tp->partition, next);
+        MOOSE__LOG_DEBUG("consumer", "assigned group=%s topic=%s partition=%d next_offset=%" PRId64,
+                         c->group, tp->topic, (int)tp->partition, next);
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    rd_kafka_assign(c->rk, parts);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

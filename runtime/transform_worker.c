@@ -78,6 +78,15 @@ struct moose__transform_runner {
     pthread_mutex_t lock;
     pthread_cond_t all_committed;
     int running, committed;
+    /*
+     * Per partition, the offset below which a worker that lost the partition
+     * had finished everything (-1: none). The broker may refuse the commit a
+     * worker makes on revoke (the embedded broker refuses every commit while
+     * its group rebalances), so the worker of this process that gets the
+     * partition next starts there rather than at the stale commit. Under lock.
+     */
+    int64_t *handed_over;
+    size_t nhanded_over;
 };
 
 /* Waits until every running worker of R reached this point. */
@@ -142,7 +151,6 @@ static partq *partq_get(worker *w, int32_t partition) {
         if (!p->slots)
             return NULL;
     }
-    p->owned = true;
     return p;
 }
 
@@ -274,6 +282,33 @@ static bool drain(worker *w, partq *p) {
     }
 }
 
+/* Records that everything of PARTITION below NEXT is done, for its next owner here. */
+static void hand_over(moose__transform_runner *r, int32_t partition, int64_t next) {
+    pthread_mutex_lock(&r->lock);
+    if ((size_t)partition >= r->nhanded_over) {
+        size_t n = (size_t)partition + 1;
+        int64_t *grown = realloc(r->handed_over, n * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&r->lock);
+            return; /* the next owner starts at the last commit: processed again, not lost */
+        }
+        for (size_t i = r->nhanded_over; i < n; i++)
+            grown[i] = -1;
+        r->handed_over = grown;
+        r->nhanded_over = n;
+    }
+    if (next > r->handed_over[partition])
+        r->handed_over[partition] = next;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int64_t handed_over(moose__transform_runner *r, int32_t partition) {
+    pthread_mutex_lock(&r->lock);
+    int64_t next = (size_t)partition < r->nhanded_over ? r->handed_over[partition] : -1;
+    pthread_mutex_unlock(&r->lock);
+    return next;
+}
+
 static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
                       void *opaque) {
     (void)c;
@@ -288,6 +323,9 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
                        " was revoked with records still unacknowledged; they will be processed "
                        "again by the next owner",
                        w->runner->desc->name, part);
+        /* Even after a failed drain: every record below done_next is finished. */
+        if (w->parts[part].done_next >= 0)
+            hand_over(w->runner, part, w->parts[part].done_next);
     }
     commit(w, true);
     for (int i = 0; i < parts->cnt; i++) {
@@ -296,6 +334,37 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
             partq *p = &w->parts[part];
             p->owned = false;
             p->done_next = p->committed_next = p->sent_next = -1;
+        }
+    }
+}
+
+/*
+ * Starts each assigned partition after what an earlier owner in this process
+ * finished, when that is past the group's commit, and commits it from there.
+ */
+static void on_assign(moose__consumer *c, rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    (void)c;
+    worker *w = opaque;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        partq *p = partq_get(w, tp->partition);
+        if (!p) {
+            moose__log(MOOSE__LOG_ERROR, "transform", NULL,
+                       "out of memory tracking partition %" PRId32 " of transform %s; its "
+                       "records are skipped until it is assigned again",
+                       tp->partition, w->runner->desc->name);
+            continue;
+        }
+        p->owned = true;
+        p->done_next = p->committed_next = p->sent_next = tp->offset >= 0 ? tp->offset : -1;
+        int64_t next = handed_over(w->runner, tp->partition);
+        if (next >= 0 && next > tp->offset) {
+            moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
+                       "transform=%s partition=%" PRId32 " starts at offset %" PRId64
+                       ", finished here before its commit at %" PRId64 " was taken",
+                       w->runner->desc->name, tp->partition, next, tp->offset);
+            tp->offset = next;
+            p->done_next = next; /* committed with the next commit */
         }
     }
 }
@@ -331,11 +400,13 @@ static void produce_output(worker *w, slot *s, const moose__output *o) {
 static void process(worker *w, rd_kafka_message_t *msg) {
     moose__component *m = w->runner->metrics;
     partq *p = partq_get(w, msg->partition);
-    if (!p) {
-        moose__log(MOOSE__LOG_ERROR, "transform", NULL,
-                   "out of memory tracking partition %" PRId32 " of transform %s; record at "
-                   "offset %" PRId64 " will be processed again after a restart",
-                   msg->partition, w->runner->desc->name, msg->offset);
+    if (!p || !p->owned) {
+        /* Not owned: fetched before its partition was revoked; its next owner reads it. */
+        if (!p)
+            moose__log(MOOSE__LOG_ERROR, "transform", NULL,
+                       "out of memory tracking partition %" PRId32 " of transform %s; record at "
+                       "offset %" PRId64 " will be processed again after a restart",
+                       msg->partition, w->runner->desc->name, msg->offset);
         rd_kafka_message_destroy(msg);
         return;
     }
@@ -474,6 +545,7 @@ static void runner_free(moose__transform_runner *r) {
         moose__transform_ctx_free(&w->ctx);
     }
     free(r->workers);
+    free(r->handed_over);
     pthread_cond_destroy(&r->all_committed);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -528,6 +600,7 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
             .topics = topics,
             .ntopics = 1,
             .on_revoke = on_revoke,
+            .on_assign = on_assign,
             .opaque = w,
             .name = w->name,
         };
