@@ -72,5 +72,7 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
 void moose__transform_request_stop(moose__transform_runner *r);
 /* Waits until they drained what is in flight and committed, then frees. NULL ok. */
 void moose__transform_join(moose__transform_runner *r);
+/* How many of R's workers hold partitions now (a benchmark waits for all before it times). */
+int moose__transform_workers_assigned(moose__transform_runner *r);
 
 #endif

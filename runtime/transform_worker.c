@@ -639,6 +639,19 @@ fail:
     return NULL;
 }
 
+int moose__transform_workers_assigned(moose__transform_runner *r) {
+    int n = 0;
+    for (int i = 0; r && i < r->nworkers; i++) {
+        rd_kafka_topic_partition_list_t *parts =
+            r->workers[i].consumer ? moose__consumer_assignment(r->workers[i].consumer) : NULL;
+        if (parts && parts->cnt > 0)
+            n++;
+        if (parts)
+            rd_kafka_topic_partition_list_destroy(parts);
+    }
+    return n;
+}
+
 void moose__transform_request_stop(moose__transform_runner *r) {
     if (r)
         atomic_store(&r->stop, true);
