@@ -27,6 +27,9 @@ static unsigned log_rate = 20;
 static log_limit log_limits[LOG_LIMIT_SLOTS];
 static size_t log_nlimits;
 static uint64_t log_suppressed;
+/* The status line showing on status_out, redrawn after every line logged there. */
+static FILE *status_out;
+static char status_text[512];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -126,6 +129,40 @@ static void write_prefix(FILE *out, moose__log_level level, const char *componen
             component);
 }
 
+/* The terminal codes that take the cursor to the start of its line and erase the line. */
+static const char erase_line[] = "\r\033[K";
+
+void moose__log_status_show(FILE *out, const char *line) {
+    pthread_mutex_lock(&log_mutex);
+    status_out = out;
+    snprintf(status_text, sizeof status_text, "%s", line);
+    fprintf(out, "%s%s", erase_line, status_text);
+    fflush(out);
+    pthread_mutex_unlock(&log_mutex);
+}
+
+void moose__log_status_end(FILE *out) {
+    pthread_mutex_lock(&log_mutex);
+    if (status_out == out) {
+        fputc('\n', out);
+        fflush(out);
+        status_out = NULL;
+    }
+    pthread_mutex_unlock(&log_mutex);
+}
+
+/* Before lines are written to OUT (log_mutex held): the status line showing there goes. */
+static void status_erase(FILE *out) {
+    if (status_out == out)
+        fputs(erase_line, out);
+}
+
+/* After them: the status line comes back under them. */
+static void status_redraw(FILE *out) {
+    if (status_out == out)
+        fprintf(out, "%s%s", erase_line, status_text);
+}
+
 void moose__logv(moose__log_level level, const char *component, const char *kind, const char *fmt,
                  va_list ap) {
     pthread_once(&log_once, log_init_from_env);
@@ -156,6 +193,7 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
         swallowed = lim->suppressed;
         lim->suppressed = 0;
     }
+    status_erase(out);
     if (swallowed > 0) {
         write_prefix(out, level, component);
         fprintf(out, "suppressed %llu similar messages kind=%s\n", (unsigned long long)swallowed,
@@ -164,6 +202,7 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
     write_prefix(out, level, component);
     vfprintf(out, fmt, ap);
     fputc('\n', out);
+    status_redraw(out);
     fflush(out);
     pthread_mutex_unlock(&log_mutex);
 }
@@ -171,15 +210,21 @@ void moose__logv(moose__log_level level, const char *component, const char *kind
 void moose__log_flush_suppressed(void) {
     pthread_mutex_lock(&log_mutex);
     FILE *out = log_out ? log_out : stderr;
+    bool erased = false;
     for (size_t i = 0; i < log_nlimits; i++) {
         log_limit *lim = &log_limits[i];
         if (lim->suppressed == 0)
             continue;
+        if (!erased)
+            status_erase(out);
+        erased = true;
         write_prefix(out, lim->level, lim->component);
         fprintf(out, "suppressed %llu similar messages kind=%s\n",
                 (unsigned long long)lim->suppressed, lim->kind);
         lim->suppressed = 0;
     }
+    if (erased)
+        status_redraw(out);
     fflush(out);
     pthread_mutex_unlock(&log_mutex);
 }

@@ -50,6 +50,16 @@ void moose__log_set_rate(unsigned lines_per_second);
  */
 void moose__log_flush_suppressed(void);
 
+/*
+ * A live status line on a terminal (`APP run`'s, drawn with "\r\033[K"):
+ * moose__log_status_show draws LINE in place on OUT and keeps it; from then
+ * on a line logged to OUT first erases it and draws it again after itself,
+ * so a log line never lands on the status line. moose__log_status_end ends
+ * the status line with a newline and forgets it.
+ */
+void moose__log_status_show(FILE *out, const char *line);
+void moose__log_status_end(FILE *out);
+
 /* How many lines the limiter swallowed since start (all components). */
 uint64_t moose__log_suppressed_total(void);
 

@@ -86,9 +86,8 @@ static void show(moose__status *st) {
     }
     char line[256];
     moose__status_format(st->reg, line, sizeof line);
-    /* \r and erase-to-end-of-line: the line is redrawn where it stands. */
-    fprintf(st->out, "\r\033[K%s", line);
-    fflush(st->out);
+    /* Drawn by the logger, which erases it before a log line and redraws it after. */
+    moose__log_status_show(st->out, line);
 }
 
 static void *status_main(void *arg) {
@@ -151,7 +150,7 @@ void moose__status_stop(moose__status *st) {
     /* The final figures, and the terminal's cursor back on a line of its own. */
     show(st);
     if (st->tty)
-        fputc('\n', st->out);
+        moose__log_status_end(st->out);
     fflush(st->out);
     pthread_cond_destroy(&st->wake);
     pthread_mutex_destroy(&st->lock);
