@@ -167,6 +167,13 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
 int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
                          size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
                          void *opaque);
+/*
+ * Why this thread's last moose__producer_send was refused, for the caller's
+ * errors: the broker's error by name and its words when librdkafka refused
+ * it ("TOPIC_AUTHORIZATION_FAILED: Broker: Topic authorization failed"),
+ * otherwise the code's message. Meaningful only right after a refusal.
+ */
+const char *moose__producer_refusal(void);
 
 /* Like moose__producer_send but waits for the broker's acknowledgement. PARTITION/OFFSET may be
  * NULL. */

@@ -139,8 +139,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (ctx) {
         if (m->err) {
             char msg[512];
-            snprintf(msg, sizeof(msg), "broker did not acknowledge the record on topic '%s': %s",
-                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+            snprintf(msg, sizeof(msg), "broker did not acknowledge the record on topic '%s': %s: %s",
+                     rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err),
+                     rd_kafka_err2str(m->err));
             int status = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                                  m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
                                  m->err == RD_KAFKA_RESP_ERR__DESTROY
@@ -442,6 +443,18 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
     }
 }
 
+/* Set on every refusal of moose__producer_send, so the hot path writes nothing. */
+static _Thread_local char refusal[320];
+
+const char *moose__producer_refusal(void) {
+    return refusal;
+}
+
+static int refuse(int rc) {
+    snprintf(refusal, sizeof refusal, "%s", moose_strerror(rc));
+    return rc;
+}
+
 /* Gives back what moose__producer_send counted for a record that was not queued. */
 static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes,
                       bool counted) {
@@ -459,9 +472,9 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
                          size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
                          void *opaque) {
     if (!p || !topic)
-        return MOOSE_EINVAL;
+        return refuse(MOOSE_EINVAL);
     if (atomic_load(&p->closing))
-        return MOOSE_ECLOSED;
+        return refuse(MOOSE_ECLOSED);
     /* The hot path (a known, unwatched topic) takes no lock. */
     prod_topic *t = topic_find(p, topic);
     if (!t) {
@@ -469,7 +482,7 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
         t = topic_get(p, topic);
         pthread_mutex_unlock(&p->lock);
         if (!t)
-            return MOOSE_ENOMEM;
+            return refuse(MOOSE_ENOMEM);
     }
     int64_t bytes = (int64_t)(key_len + value_len) + 64;
     bool counted = false;
@@ -478,14 +491,14 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
             partition = rd_kafka_msg_partitioner_murmur2_random(t->rkt, key, key_len, t->nparts,
                                                                 NULL, NULL);
         if (partition >= t->nparts)
-            return MOOSE_EINVAL;
+            return refuse(MOOSE_EINVAL);
         pthread_mutex_lock(&p->lock);
         atomic_fetch_add(&p->waiters, 1);
         int rc = bp_wait(p, t, partition, bytes);
         atomic_fetch_sub(&p->waiters, 1);
         if (rc) {
             pthread_mutex_unlock(&p->lock);
-            return rc;
+            return refuse(rc);
         }
         t->parts[partition].pending_records++;
         t->parts[partition].pending_bytes += bytes;
@@ -498,7 +511,7 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
     if (cb) {
         if (!(ctx = malloc(sizeof(*ctx)))) {
             send_undo(p, t, partition, bytes, counted);
-            return MOOSE_ENOMEM;
+            return refuse(MOOSE_ENOMEM);
         }
         ctx->cb = cb;
         ctx->opaque = opaque;
@@ -525,7 +538,12 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
         int rc = moose__kafka_map_error(err);
         moose__log(MOOSE__LOG_WARN, "producer", "produce", "cannot queue a record topic=%s: %s",
                    topic, rd_kafka_err2str(err));
-        return rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
+        rc = rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
+        /* The queue's own limits say it in our words; anything else is librdkafka's error. */
+        if (rc == MOOSE_EQUEUEFULL)
+            return refuse(rc);
+        snprintf(refusal, sizeof refusal, "%s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
+        return rc;
     }
 }
 
@@ -563,7 +581,7 @@ int moose__producer_send_sync(moose__producer *p, const char *topic, const void 
     int rc = moose__producer_send(p, topic, -1, key, key_len, value, value_len, sync_cb, &w);
     if (rc) {
         snprintf(errstr, errstr_size, "cannot send a record to topic '%s': %s", topic,
-                 moose_strerror(rc));
+                 moose__producer_refusal());
     } else {
         /*
          * The delivery report always comes (librdkafka's message.timeout.ms

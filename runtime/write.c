@@ -189,7 +189,10 @@ int moose_write_async(moose_app *app, const moose_stream_desc *stream, const voi
                                       p.key_len, p.buf.data, p.value_len, async_delivered, w);
             if (rc != 0) {
                 free(w);
-                note(e, "delivery", moose_strerror(rc));
+                char message[512];
+                snprintf(message, sizeof message, "cannot send a record to topic '%s': %s",
+                         stream->topic, moose__producer_refusal());
+                note(e, "delivery", message);
             }
         }
     }

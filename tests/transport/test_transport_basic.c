@@ -415,8 +415,8 @@ static void test_keyed_producer(void **state) {
     int rc =
         moose__producer_send_sync(p, "events", "user-1", 6, "x", 1, NULL, NULL, err, sizeof(err));
     assert_int_equal(rc, MOOSE_EDELIVERY);
-    assert_string_equal(err, "broker did not acknowledge the record on topic 'events': Broker: "
-                             "Topic authorization failed");
+    assert_string_equal(err, "broker did not acknowledge the record on topic 'events': "
+                             "TOPIC_AUTHORIZATION_FAILED: Broker: Topic authorization failed");
     moose__producer_close(p);
     moose__kafka_close(k);
     tt_rmdir(dir);
