@@ -221,6 +221,7 @@ static void put_read(gen *g, const moosec_model *m) {
     E(out, 1, "const char *key = NULL;\n");
     E(out, 1, "size_t klen = 0;\n");
     if (n) {
+        E(out, 1, "int wrong = 0;\n");
         /* members usually come in declared order: try the next one's key verbatim first */
         E(out, 1, "int expect = 0;\n");
         E(out, 1, "for (;;) {\n");
@@ -257,6 +258,10 @@ static void put_read(gen *g, const moosec_model *m) {
         E(out, 2, "seen[f >> 6] |= bit;\n");
         E(out, 2, "here.name = %s__names[f];\n", m->name);
         E(out, 2, "r->path = &here;\n");
+        /* where the value starts, to go past it when it alone was wrong */
+        E(out, 2, "const char *value_at = r->p;\n");
+        E(out, 2, "uint32_t depth_at = r->depth;\n");
+        E(out, 2, "size_t errors_at = moose_json_errors_seen(r);\n");
         E(out, 2, "switch (f) {\n");
         for (size_t i = 0; i < n; i++) {
             E(out, 2, "case %zu: {\n", i);
@@ -267,9 +272,14 @@ static void put_read(gen *g, const moosec_model *m) {
         E(out, 2, "default:\n");
         E(out, 3, "break;\n");
         E(out, 2, "}\n");
+        /* a wrong value is reported and the other fields are still read */
+        E(out, 2, "if (rc < 0) {\n");
+        E(out, 3, "if (!moose_json_recover(r, rc, value_at, depth_at, errors_at))\n");
+        E(out, 4, "return rc;\n");
+        E(out, 3, "wrong++;\n");
+        E(out, 3, "rc = 0;\n");
+        E(out, 2, "}\n");
         E(out, 2, "r->path = outer;\n");
-        E(out, 2, "if (rc < 0)\n");
-        E(out, 3, "return rc;\n");
     } else {
         E(out, 2, "rc = moose_json_unknown_field(r, key, klen);\n");
         E(out, 2, "if (rc < 0)\n");
@@ -290,7 +300,9 @@ static void put_read(gen *g, const moosec_model *m) {
             E(out, 2, "missing++;\n");
             E(out, 1, "}\n");
         }
-        E(out, 1, "return missing ? MOOSE_EDECODE : 0;\n");
+        E(out, 1, "return missing || wrong ? MOOSE_EDECODE : 0;\n");
+    } else if (n) {
+        E(out, 1, "return wrong ? MOOSE_EDECODE : 0;\n");
     } else {
         E(out, 1, "return 0;\n");
     }

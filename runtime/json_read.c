@@ -499,6 +499,22 @@ int moose_json_duplicate_field(moose_json_reader *r, const char *key, size_t key
                               "field \"%s\" appears twice", name);
 }
 
+bool moose_json_recover(moose_json_reader *r, int rc, const char *at, uint32_t depth,
+                        size_t errors_before) {
+    /* Only a failure recorded just now, and kept, says what went wrong. */
+    if (rc != MOOSE_EDECODE || !r->errs || r->errs->dropped > 0 ||
+        r->errs->len <= errors_before)
+        return false;
+    const char *rule = r->errs->items[r->errs->len - 1].rule;
+    if (strcmp(rule, "syntax") == 0 || strcmp(rule, "encoding") == 0 ||
+        strcmp(rule, "limit") == 0 || strcmp(rule, "memory") == 0)
+        return false;
+    /* Read the value again as plain JSON: only a well-formed one has a known end. */
+    r->p = at;
+    r->depth = depth;
+    return moose_json_skip(r) == 0;
+}
+
 void moose_json_missing_field(moose_json_reader *r, const char *object_at, const char *name) {
     moose_json_fail_at(r, object_at, name, MOOSE_EDECODE, "required",
                        "required field \"%s\" is missing", name);

@@ -138,6 +138,9 @@ STRICT = [
     ("a Decimal with an exponent too large", rec(b'"price":1e10')),
     ("several constraint failures in one record", b'{"id":"k","name":"","score":500,"code":"abc"}'),
     ("several decoding errors in one record", rec(b'"i8":300,"u8":-1')),
+    ("wrong values in nested records and arrays",
+     rec(b'"where":{"x":"a","y":1.5},"tags":["t",2],"kind":"tv"')),
+    ("a wrong value, then malformed JSON", b'{"id":"k","name":"n","i8":"x","u8":}'),
 ]
 
 LENIENT = [

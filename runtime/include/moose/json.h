@@ -166,6 +166,22 @@ int moose_json_duplicate_field(moose_json_reader *r, const char *key, size_t key
 void moose_json_missing_field(moose_json_reader *r, const char *object_at, const char *name);
 /* `null` given for a field that is not optional. */
 int moose_json_null_not_allowed(moose_json_reader *r);
+/*
+ * After a field's value failed to decode (RC < 0) where it started at AT
+ * with the reader at DEPTH and ERRORS_BEFORE failures recorded: true when
+ * the failure was the value's own (a wrong type, a number out of range, a
+ * string not in its format, a nested record's fields) and the value is
+ * well-formed JSON, so the reader was moved past it and decoding can go on
+ * to report the record's other fields. False when nobody collects the
+ * failures, or after a syntax, encoding, size or memory failure: the rest
+ * of the document may not mean what it seems to.
+ */
+bool moose_json_recover(moose_json_reader *r, int rc, const char *at, uint32_t depth,
+                        size_t errors_before);
+/* How many failures were recorded so far (kept or dropped); 0 when nobody collects them. */
+static inline size_t moose_json_errors_seen(const moose_json_reader *r) {
+    return r->errs ? r->errs->len + r->errs->dropped : 0;
+}
 /* Skips any value (still checked). */
 int moose_json_skip(moose_json_reader *r);
 

@@ -32,6 +32,7 @@ static int Address__read(moose_json_reader *r, Address *rec) {
     bool first = true;
     const char *key = NULL;
     size_t klen = 0;
+    int wrong = 0;
     int expect = 0;
     for (;;) {
         int f = -1;
@@ -77,6 +78,9 @@ static int Address__read(moose_json_reader *r, Address *rec) {
         seen[f >> 6] |= bit;
         here.name = Address__names[f];
         r->path = &here;
+        const char *value_at = r->p;
+        uint32_t depth_at = r->depth;
+        size_t errors_at = moose_json_errors_seen(r);
         switch (f) {
         case 0: {
             rc = moose_json_read_str(r, &rec->street);
@@ -95,9 +99,13 @@ static int Address__read(moose_json_reader *r, Address *rec) {
         default:
             break;
         }
+        if (rc < 0) {
+            if (!moose_json_recover(r, rc, value_at, depth_at, errors_at))
+                return rc;
+            wrong++;
+            rc = 0;
+        }
         r->path = outer;
-        if (rc < 0)
-            return rc;
     }
     if (rc < 0)
         return rc;
@@ -107,7 +115,7 @@ static int Address__read(moose_json_reader *r, Address *rec) {
         moose_json_missing_field(r, at, "street");
         missing++;
     }
-    return missing ? MOOSE_EDECODE : 0;
+    return missing || wrong ? MOOSE_EDECODE : 0;
 }
 
 static int Address__write(const Address *rec, moose_buf *out) {
@@ -243,6 +251,7 @@ static int Everything__read(moose_json_reader *r, Everything *rec) {
     bool first = true;
     const char *key = NULL;
     size_t klen = 0;
+    int wrong = 0;
     int expect = 0;
     for (;;) {
         int f = -1;
@@ -420,6 +429,9 @@ static int Everything__read(moose_json_reader *r, Everything *rec) {
         seen[f >> 6] |= bit;
         here.name = Everything__names[f];
         r->path = &here;
+        const char *value_at = r->p;
+        uint32_t depth_at = r->depth;
+        size_t errors_at = moose_json_errors_seen(r);
         switch (f) {
         case 0: {
             rc = moose_json_read_str(r, &rec->id);
@@ -649,9 +661,13 @@ static int Everything__read(moose_json_reader *r, Everything *rec) {
         default:
             break;
         }
+        if (rc < 0) {
+            if (!moose_json_recover(r, rc, value_at, depth_at, errors_at))
+                return rc;
+            wrong++;
+            rc = 0;
+        }
         r->path = outer;
-        if (rc < 0)
-            return rc;
     }
     if (rc < 0)
         return rc;
@@ -745,7 +761,7 @@ static int Everything__read(moose_json_reader *r, Everything *rec) {
         moose_json_missing_field(r, at, "scores");
         missing++;
     }
-    return missing ? MOOSE_EDECODE : 0;
+    return missing || wrong ? MOOSE_EDECODE : 0;
 }
 
 static int Everything__write(const Everything *rec, moose_buf *out) {

@@ -32,6 +32,7 @@ static int RawEvent__read(moose_json_reader *r, RawEvent *rec) {
     bool first = true;
     const char *key = NULL;
     size_t klen = 0;
+    int wrong = 0;
     int expect = 0;
     for (;;) {
         int f = -1;
@@ -101,6 +102,9 @@ static int RawEvent__read(moose_json_reader *r, RawEvent *rec) {
         seen[f >> 6] |= bit;
         here.name = RawEvent__names[f];
         r->path = &here;
+        const char *value_at = r->p;
+        uint32_t depth_at = r->depth;
+        size_t errors_at = moose_json_errors_seen(r);
         switch (f) {
         case 0: {
             rc = moose_json_read_str(r, &rec->id);
@@ -159,9 +163,13 @@ static int RawEvent__read(moose_json_reader *r, RawEvent *rec) {
         default:
             break;
         }
+        if (rc < 0) {
+            if (!moose_json_recover(r, rc, value_at, depth_at, errors_at))
+                return rc;
+            wrong++;
+            rc = 0;
+        }
         r->path = outer;
-        if (rc < 0)
-            return rc;
     }
     if (rc < 0)
         return rc;
@@ -187,7 +195,7 @@ static int RawEvent__read(moose_json_reader *r, RawEvent *rec) {
         moose_json_missing_field(r, at, "timestamp");
         missing++;
     }
-    return missing ? MOOSE_EDECODE : 0;
+    return missing || wrong ? MOOSE_EDECODE : 0;
 }
 
 static int RawEvent__write(const RawEvent *rec, moose_buf *out) {
@@ -391,6 +399,7 @@ static int ProcessedEvent__read(moose_json_reader *r, ProcessedEvent *rec) {
     bool first = true;
     const char *key = NULL;
     size_t klen = 0;
+    int wrong = 0;
     int expect = 0;
     for (;;) {
         int f = -1;
@@ -443,6 +452,9 @@ static int ProcessedEvent__read(moose_json_reader *r, ProcessedEvent *rec) {
         seen[f >> 6] |= bit;
         here.name = ProcessedEvent__names[f];
         r->path = &here;
+        const char *value_at = r->p;
+        uint32_t depth_at = r->depth;
+        size_t errors_at = moose_json_errors_seen(r);
         switch (f) {
         case 0: {
             rc = moose_json_read_str(r, &rec->id);
@@ -459,9 +471,13 @@ static int ProcessedEvent__read(moose_json_reader *r, ProcessedEvent *rec) {
         default:
             break;
         }
+        if (rc < 0) {
+            if (!moose_json_recover(r, rc, value_at, depth_at, errors_at))
+                return rc;
+            wrong++;
+            rc = 0;
+        }
         r->path = outer;
-        if (rc < 0)
-            return rc;
     }
     if (rc < 0)
         return rc;
@@ -479,7 +495,7 @@ static int ProcessedEvent__read(moose_json_reader *r, ProcessedEvent *rec) {
         moose_json_missing_field(r, at, "timestamp");
         missing++;
     }
-    return missing ? MOOSE_EDECODE : 0;
+    return missing || wrong ? MOOSE_EDECODE : 0;
 }
 
 static int ProcessedEvent__write(const ProcessedEvent *rec, moose_buf *out) {
