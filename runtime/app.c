@@ -158,6 +158,8 @@ moose_app *moose__app_open(const moose_app_desc *desc, const moose_config *cfg,
     for (uint32_t i = 0; i < desc->nstreams; i++)
         app->stream_metrics[i] =
             moose__metrics_find(app->metrics, MOOSE_COMPONENT_STREAM, desc->streams[i]->name);
+    /* What the clients see of the brokers while librdkafka retries is health's to judge. */
+    moose__kafka_set_health(app->kafka, app->metrics);
 
     app->producer = moose__producer_new(app->kafka, "write", errstr, errstr_size);
     if (!app->producer)
@@ -266,10 +268,13 @@ void moose_app_close(moose_app *app) {
         return;
     moose_app_stop(app);
     atomic_store(&app->closed, true);
+    /* Closing our own clients takes brokers away from them: no alarm from here on. */
+    moose__kafka_closing(app->kafka);
     /* The probe uses the producer's handle: it must be gone before the producer. */
     moose__metrics_set_broker_probe(app->metrics, NULL, NULL, 0);
     moose__producer_close(app->producer);
     moose__http_stop(app->http);
+    moose__kafka_set_health(app->kafka, NULL);
     moose__metrics_registry_free(app->metrics);
     free(app->stream_metrics);
     moose__kafka_close(app->kafka);

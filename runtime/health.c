@@ -40,6 +40,18 @@ const char *moose_health_reason_name(moose_health_reason_code code) {
         return "sink_failing";
     case MOOSE_HEALTH_STALLED:
         return "stalled";
+    case MOOSE_HEALTH_BROKER_ERRORS:
+        return "broker_errors";
+    case MOOSE_HEALTH_COMMIT_FAILING:
+        return "commit_failing";
+    case MOOSE_HEALTH_GROUP_JOIN_FAILING:
+        return "group_join_failing";
+    case MOOSE_HEALTH_METADATA_ERRORS:
+        return "metadata_errors";
+    case MOOSE_HEALTH_NO_LEADER:
+        return "no_leader";
+    case MOOSE_HEALTH_SLOW_BROKER:
+        return "slow_broker";
     }
     return "unknown";
 }
@@ -176,6 +188,66 @@ static void visit(moose_component_kind kind, const char *name, moose__component 
     check_component(w->h, w->t, c, w->now_ms);
 }
 
+/*
+ * What the Kafka clients observed of the brokers over the last window: each
+ * kind of symptom seen often enough, and round trips slow on average. Each
+ * clears by itself once its symptom has not been seen for the window.
+ */
+static void check_broker_symptoms(moose_health *h, const moose_health_thresholds *t,
+                                  moose_metrics_registry *reg, uint64_t now_ms) {
+    static const struct {
+        moose__broker_symptom symptom;
+        moose_health_reason_code code;
+        bool state; /* seen once is enough: it was polled, not counted */
+        const char *what;
+    } kinds[] = {
+        {MOOSE__BROKER_REQUEST_ERRORS, MOOSE_HEALTH_BROKER_ERRORS, false,
+         "broker requests retried or failed"},
+        {MOOSE__BROKER_COMMIT_FAILED, MOOSE_HEALTH_COMMIT_FAILING, false, "offset commits failed"},
+        {MOOSE__BROKER_JOIN_FAILED, MOOSE_HEALTH_GROUP_JOIN_FAILING, false,
+         "consumer group joins refused"},
+        {MOOSE__BROKER_METADATA_ERRORS, MOOSE_HEALTH_METADATA_ERRORS, true, "metadata errors"},
+        {MOOSE__BROKER_NO_LEADER, MOOSE_HEALTH_NO_LEADER, true,
+         "reports of partitions without a leader"},
+    };
+    if (t->broker_window_s == 0)
+        return;
+    uint32_t w = t->broker_window_s;
+    char why[160];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        uint64_t n =
+            moose__metrics_broker_symptoms_in(reg, kinds[i].symptom, now_ms, w, why, sizeof why);
+        uint64_t limit = kinds[i].state ? 1 : t->broker_symptoms_degraded;
+        if (limit > 0 && n >= limit)
+            add_reason(h, kinds[i].code, MOOSE_DEGRADED, MOOSE_COMPONENT_STREAM, "",
+                       "%" PRIu64 " %s in the last %" PRIu32 " s; the latest: %s", n,
+                       kinds[i].what, w, why);
+    }
+    if (t->broker_symptoms_degraded == 0)
+        return;
+    uint64_t worst_us;
+    uint32_t slow;
+    if (t->broker_produce_wait_degraded_ms > 0 &&
+        (slow = moose__metrics_broker_slow_seconds(
+             reg, true, now_ms, w, (uint64_t)t->broker_produce_wait_degraded_ms * 1000, &worst_us,
+             why, sizeof why)) >= t->broker_symptoms_degraded)
+        add_reason(h, MOOSE_HEALTH_BROKER_ERRORS, MOOSE_DEGRADED, MOOSE_COMPONENT_STREAM, "",
+                   "records waited up to %" PRIu64 " ms on average before their produce request "
+                   "in %" PRIu32 " of the last %" PRIu32 " s (limit %" PRIu32
+                   " ms: produce requests retried, or the producer cannot keep up; %s)",
+                   worst_us / 1000, slow, w, t->broker_produce_wait_degraded_ms, why);
+    if (t->broker_rtt_degraded_ms > 0 &&
+        (slow = moose__metrics_broker_slow_seconds(reg, false, now_ms, w,
+                                                   (uint64_t)t->broker_rtt_degraded_ms * 1000,
+                                                   &worst_us, why, sizeof why)) >=
+            t->broker_symptoms_degraded)
+        add_reason(h, MOOSE_HEALTH_SLOW_BROKER, MOOSE_DEGRADED, MOOSE_COMPONENT_STREAM, "",
+                   "broker round trips averaged up to %" PRIu64 " ms in %" PRIu32
+                   " of the last %" PRIu32 " s (limit %" PRIu32 " ms; the latest: %s)",
+                   worst_us / 1000, slow, w, t->broker_rtt_degraded_ms,
+                   why[0] ? why : "unknown broker");
+}
+
 int moose__metrics_health_at(moose_metrics_registry *reg, moose_component_kind kind,
                              const char *name, uint64_t now_ms, moose_health *out) {
     if (reg == NULL || out == NULL)
@@ -190,6 +262,7 @@ int moose__metrics_health_at(moose_metrics_registry *reg, moose_component_kind k
     if (moose__metrics_broker_down(reg, why, sizeof why))
         add_reason(out, MOOSE_HEALTH_BROKER_DOWN, MOOSE_UNHEALTHY, MOOSE_COMPONENT_STREAM, "",
                    "Kafka cluster unreachable: %s", why[0] ? why : "no reason given");
+    check_broker_symptoms(out, &t, reg, now_ms);
     if (c != NULL) {
         check_component(out, &t, c, now_ms);
     } else {

@@ -70,6 +70,29 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
 /* Stops the embedded broker if this process owns it (and removes MOOSE__BROKER_FILE). NULL ok. */
 void moose__kafka_close(moose__kafka *kafka);
 
+/*
+ * Every client of KAFKA reports what it observes of the brokers (requests
+ * retried or failed, commits failing, partitions without a leader, slow
+ * round trips) to REG's health; NULL stops it, waiting for a report in
+ * progress, so REG may then be freed.
+ */
+struct moose_metrics_registry;
+void moose__kafka_set_health(moose__kafka *kafka, struct moose_metrics_registry *reg);
+/* The app is closing its own connections: brokers going away from now on are no alarm. */
+void moose__kafka_closing(moose__kafka *kafka);
+/*
+ * For a client whose owner polls it (a producer's delivery thread, a
+ * consumer's poll): errors and statistics are served by that poll, so they
+ * reach health. A client nobody polls must not get them: they would pile up
+ * in its queue.
+ */
+void moose__kafka_conf_polled(const moose__kafka *kafka, rd_kafka_conf_t *conf);
+/*
+ * Metadata MD that client RK (of a connection with health set) received:
+ * topics answered with errors and partitions without a leader are reported.
+ */
+void moose__kafka_judge_metadata(rd_kafka_t *rk, const struct rd_kafka_metadata *md);
+
 const char *moose__kafka_bootstrap(const moose__kafka *kafka); /* "127.0.0.1:PORT,..." */
 bool moose__kafka_embedded(const moose__kafka *kafka);    /* the mock cluster, here or elsewhere */
 bool moose__kafka_owns_broker(const moose__kafka *kafka); /* the mock runs in this process */

@@ -184,6 +184,7 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
     }
     pthread_mutex_init(&k->lock, NULL);
     pthread_mutex_init(&k->topics_lock, NULL);
+    pthread_mutex_init(&k->health_lock, NULL);
     k->bp_max_bytes = 2 * 1024 * 1024;
     k->bp_max_records = 40000;
     k->bp_timeout_ms = 0;
@@ -289,6 +290,8 @@ void moose__kafka_close(moose__kafka *k) {
         return;
     /* The transport closes last in an app: a flood's unreported tail is owed its line now. */
     moose__log_flush_suppressed();
+    /* From here on, brokers going away is the app's own doing. */
+    atomic_store(&k->closing, true);
     /* The broker first: its control thread may be using the admin handle for another process. */
     if (k->owned)
         moose__embedded_stop(k->owned);
@@ -303,6 +306,7 @@ void moose__kafka_close(moose__kafka *k) {
     free(k->prog);
     pthread_mutex_destroy(&k->lock);
     pthread_mutex_destroy(&k->topics_lock);
+    pthread_mutex_destroy(&k->health_lock);
     free(k);
 }
 
@@ -325,12 +329,14 @@ bool moose__kafka_owns_broker(const moose__kafka *k) {
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    (void)rk;
     /* syslog levels: 0-3 are errors, 4 warning, 5-6 notice/info, 7 debug. */
     moose__log_level lvl = level <= 3   ? MOOSE__LOG_ERROR
                            : level == 4 ? MOOSE__LOG_WARN
                            : level <= 6 ? MOOSE__LOG_INFO
                                         : MOOSE__LOG_DEBUG;
+    /* "1/1 brokers are down" while the app closes its own connections is no alarm. */
+    if (lvl > MOOSE__LOG_INFO && moose__kafka_client_closing(rk))
+        lvl = MOOSE__LOG_DEBUG;
     moose__log(lvl, "kafka", fac, "%s", buf);
 }
 
@@ -344,6 +350,10 @@ rd_kafka_conf_t *moose__kafka_conf(const moose__kafka *k, char *errstr, size_t e
         return NULL;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
+    if (moose__kafka_conf_health(k, conf, errstr, errstr_size) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     if (k->embedded) {
         /* One loopback broker: reconnect fast. */
         rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", why, sizeof(why));

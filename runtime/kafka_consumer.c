@@ -180,6 +180,7 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
     if (!moose__kafka_user_set(kafka, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", why, sizeof(why));
     rd_kafka_conf_set_opaque(conf, c);
+    moose__kafka_conf_polled(kafka, conf);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {
         snprintf(errstr, errstr_size, "cannot create consumer group '%s' at %s: %s", opts->group,

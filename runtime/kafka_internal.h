@@ -6,6 +6,7 @@
 #define MOOSE__KAFKA_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "kafka.h"
 
@@ -35,6 +36,11 @@ struct moose__kafka {
     pthread_mutex_t lock;        /* guards admin_rk creation */
     pthread_mutex_t topics_lock; /* one topic check-and-create at a time */
     rd_kafka_t *admin_rk;        /* metadata and Admin requests, made on first use */
+
+    /* Where the clients' statistics, errors and commits go (kafka_health.c). */
+    pthread_mutex_t health_lock; /* held while HEALTH is used, so clearing it waits */
+    struct moose_metrics_registry *health;
+    _Atomic bool closing; /* the app is closing its own connections: no alarm */
 };
 
 /* ---- embedded broker (embedded_broker.c) ---- */
@@ -64,6 +70,21 @@ void moose__embedded_stop(moose__embedded *e);
 int moose__embedded_request_topic(const char *control, const char *topic, int32_t partitions,
                                   int64_t retention_ms, int timeout_ms, char *errstr,
                                   size_t errstr_size);
+
+/* ---- health (kafka_health.c) ---- */
+
+/* How often every client reports its statistics, unless the user set statistics.interval.ms. */
+#define MOOSE__KAFKA_STATS_INTERVAL_MS "1000"
+
+/*
+ * Hooks CONF's client to health: the error and statistics callbacks and the
+ * commit and response interceptors. 0, or MOOSE_EINVAL with ERRSTR.
+ */
+int moose__kafka_conf_health(const moose__kafka *kafka, rd_kafka_conf_t *conf, char *errstr,
+                             size_t errstr_size);
+
+/* True when RK belongs to a connection the app is closing (moose__kafka_closing). */
+bool moose__kafka_client_closing(const rd_kafka_t *rk);
 
 /* ---- shared helpers (kafka_conn.c) ---- */
 

@@ -204,6 +204,7 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
         rd_kafka_conf_set(conf, "message.max.bytes", limit, why, sizeof(why));
     }
     rd_kafka_conf_set_opaque(conf, p);
+    moose__kafka_conf_polled(kafka, conf);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why)))) {
         snprintf(errstr, errstr_size, "cannot create a producer for %s: %s",

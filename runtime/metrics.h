@@ -141,6 +141,62 @@ void moose__metrics_sink_failing(moose__component *c, bool failing, const char *
 void moose__metrics_set_broker_up(moose_metrics_registry *reg, bool up, const char *why);
 
 /*
+ * What Kafka clients observe of the brokers while librdkafka retries out of
+ * sight (runtime/kafka_health.c reports them). Health counts each kind over
+ * the last broker_window_s seconds (moose_health_thresholds).
+ */
+typedef enum moose__broker_symptom {
+    MOOSE__BROKER_REQUEST_ERRORS = 0, /* requests retried, failed or timed out */
+    MOOSE__BROKER_COMMIT_FAILED,      /* an offset commit failed */
+    MOOSE__BROKER_JOIN_FAILED,        /* a consumer group could not be joined */
+    MOOSE__BROKER_METADATA_ERRORS,    /* metadata answered with errors */
+    MOOSE__BROKER_NO_LEADER,          /* partitions without a leader, seen once */
+    MOOSE__BROKER_SYMPTOMS
+} moose__broker_symptom;
+
+/* Per-second counts of one symptom over the last minute, and the latest sentence. */
+#define MOOSE__SYMPTOM_SLOTS 64
+typedef struct moose__symptom_ring {
+    uint64_t sec[MOOSE__SYMPTOM_SLOTS]; /* the monotonic second a slot counts (0: never) */
+    uint64_t count[MOOSE__SYMPTOM_SLOTS];
+    uint64_t sum[MOOSE__SYMPTOM_SLOTS];
+    char why[160];
+} moose__symptom_ring;
+
+/* N more of symptom S, WHY the latest one in a sentence. */
+void moose__metrics_broker_symptom(moose_metrics_registry *reg, moose__broker_symptom s,
+                                   uint64_t n, const char *why);
+/* The same at NOW_MS (the clock of moose__metrics_health_at), for tests. */
+void moose__metrics_broker_symptom_at(moose_metrics_registry *reg, moose__broker_symptom s,
+                                      uint64_t n, const char *why, uint64_t now_ms);
+/*
+ * How many of symptom S were seen in the WINDOW_S seconds up to NOW_MS, and
+ * the latest one's sentence in WHY ("" when none).
+ */
+uint64_t moose__metrics_broker_symptoms_in(moose_metrics_registry *reg, moose__broker_symptom s,
+                                           uint64_t now_ms, uint32_t window_s, char *why,
+                                           size_t why_size);
+/*
+ * Seconds within the window whose requests' average round trip (or, with
+ * PRODUCE_WAIT, whose producers' reported average wait before sending) was
+ * at least LIMIT_US; the worst such average, and the latest broker (client)
+ * named in WHO.
+ */
+uint32_t moose__metrics_broker_slow_seconds(moose_metrics_registry *reg, bool produce_wait,
+                                            uint64_t now_ms, uint32_t window_s,
+                                            uint64_t limit_us, uint64_t *worst_us, char *who,
+                                            size_t who_size);
+/* A producer CLIENT's records waited WAIT_US on average before their produce request went out. */
+void moose__metrics_broker_produce_wait(moose_metrics_registry *reg, int64_t wait_us,
+                                        const char *client);
+void moose__metrics_broker_produce_wait_at(moose_metrics_registry *reg, int64_t wait_us,
+                                           const char *client, uint64_t now_ms);
+/* One request to BROKER took RTT_US microseconds there and back. */
+void moose__metrics_broker_rtt(moose_metrics_registry *reg, int64_t rtt_us, const char *broker);
+void moose__metrics_broker_rtt_at(moose_metrics_registry *reg, int64_t rtt_us, const char *broker,
+                                  uint64_t now_ms);
+
+/*
  * Whether the Kafka cluster answers, asked by the sampler every INTERVAL_MS
  * (0: every 5 s): FN returns true when it does, or false with WHY filled.
  * moose__metrics_kafka_probe() is such a function for an rd_kafka_t handle.

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 
+#include "kafka.h"
 #include "metrics.h"
 #include "metrics_component.h"
 
@@ -19,6 +20,8 @@ bool moose__metrics_kafka_probe(void *opaque, char *why, size_t why_size) {
         return false;
     }
     bool any = md->broker_cnt > 0;
+    /* The cluster answers; whether it answers with errors is health's too. */
+    moose__kafka_judge_metadata(rk, md);
     rd_kafka_metadata_destroy(md);
     if (!any)
         snprintf(why, why_size, "the cluster lists no brokers");

@@ -25,6 +25,12 @@ struct moose_metrics_registry {
     _Atomic bool broker_down;
     char broker_why[160];
 
+    /* What the Kafka clients observed of the brokers, per second (see broker_symptoms_in). */
+    pthread_mutex_t symptoms_lock;
+    moose__symptom_ring symptoms[MOOSE__BROKER_SYMPTOMS];
+    moose__symptom_ring rtt; /* count: requests; sum: their round trips in microseconds */
+    moose__symptom_ring produce_wait; /* count: reports; sum: their average waits (microseconds) */
+
     pthread_t sampler;
     pthread_cond_t wake;
     bool sampler_running, stopping;
@@ -84,7 +90,131 @@ moose_health_thresholds moose_health_thresholds_default(void) {
         .error_min_records = 20,
         .stall_s = 30,
         .sink_failing_unhealthy_s = 60,
+        .broker_window_s = 10,
+        .broker_symptoms_degraded = 3,
+        .broker_rtt_degraded_ms = 200,
+        .broker_produce_wait_degraded_ms = 500,
     };
+}
+
+/* ---- broker symptoms ---- */
+
+static void ring_add(moose__symptom_ring *r, uint64_t now_ms, uint64_t n, uint64_t value,
+                     const char *why) {
+    uint64_t sec = now_ms / 1000;
+    size_t slot = sec % MOOSE__SYMPTOM_SLOTS;
+    if (r->sec[slot] != sec) {
+        r->sec[slot] = sec;
+        r->count[slot] = 0;
+        r->sum[slot] = 0;
+    }
+    r->count[slot] += n;
+    r->sum[slot] += value;
+    if (why)
+        snprintf(r->why, sizeof r->why, "%s", why);
+}
+
+/* Totals of R over the WINDOW_S seconds up to NOW_MS (this second included). */
+static void ring_window(const moose__symptom_ring *r, uint64_t now_ms, uint32_t window_s,
+                        uint64_t *count, uint64_t *sum) {
+    uint64_t sec = now_ms / 1000;
+    *count = *sum = 0;
+    if (window_s > MOOSE__SYMPTOM_SLOTS)
+        window_s = MOOSE__SYMPTOM_SLOTS;
+    for (size_t i = 0; i < MOOSE__SYMPTOM_SLOTS; i++) {
+        if (r->sec[i] == 0 || r->sec[i] > sec || sec - r->sec[i] >= window_s)
+            continue;
+        *count += r->count[i];
+        *sum += r->sum[i];
+    }
+}
+
+void moose__metrics_broker_symptom_at(moose_metrics_registry *reg, moose__broker_symptom s,
+                                      uint64_t n, const char *why, uint64_t now_ms) {
+    if (reg == NULL || (unsigned)s >= MOOSE__BROKER_SYMPTOMS || n == 0)
+        return;
+    pthread_mutex_lock(&reg->symptoms_lock);
+    ring_add(&reg->symptoms[s], now_ms, n, 0, why);
+    pthread_mutex_unlock(&reg->symptoms_lock);
+}
+
+void moose__metrics_broker_symptom(moose_metrics_registry *reg, moose__broker_symptom s,
+                                   uint64_t n, const char *why) {
+    moose__metrics_broker_symptom_at(reg, s, n, why, moose__metrics_now_ms());
+}
+
+void moose__metrics_broker_rtt_at(moose_metrics_registry *reg, int64_t rtt_us, const char *broker,
+                                  uint64_t now_ms) {
+    if (reg == NULL || rtt_us < 0)
+        return;
+    pthread_mutex_lock(&reg->symptoms_lock);
+    ring_add(&reg->rtt, now_ms, 1, (uint64_t)rtt_us, broker);
+    pthread_mutex_unlock(&reg->symptoms_lock);
+}
+
+void moose__metrics_broker_rtt(moose_metrics_registry *reg, int64_t rtt_us, const char *broker) {
+    moose__metrics_broker_rtt_at(reg, rtt_us, broker, moose__metrics_now_ms());
+}
+
+uint64_t moose__metrics_broker_symptoms_in(moose_metrics_registry *reg, moose__broker_symptom s,
+                                           uint64_t now_ms, uint32_t window_s, char *why,
+                                           size_t why_size) {
+    uint64_t count, sum;
+    pthread_mutex_lock(&reg->symptoms_lock);
+    ring_window(&reg->symptoms[s], now_ms, window_s, &count, &sum);
+    snprintf(why, why_size, "%s", count ? reg->symptoms[s].why : "");
+    pthread_mutex_unlock(&reg->symptoms_lock);
+    return count;
+}
+
+void moose__metrics_broker_produce_wait_at(moose_metrics_registry *reg, int64_t wait_us,
+                                           const char *client, uint64_t now_ms) {
+    if (reg == NULL || wait_us < 0)
+        return;
+    pthread_mutex_lock(&reg->symptoms_lock);
+    ring_add(&reg->produce_wait, now_ms, 1, (uint64_t)wait_us, client);
+    pthread_mutex_unlock(&reg->symptoms_lock);
+}
+
+void moose__metrics_broker_produce_wait(moose_metrics_registry *reg, int64_t wait_us,
+                                        const char *client) {
+    moose__metrics_broker_produce_wait_at(reg, wait_us, client, moose__metrics_now_ms());
+}
+
+/*
+ * Seconds of R within the window whose average (sum / count) is at least
+ * LIMIT_US; *WORST_US gets the highest such average.
+ */
+static uint32_t ring_slow_seconds(const moose__symptom_ring *r, uint64_t now_ms,
+                                  uint32_t window_s, uint64_t limit_us, uint64_t *worst_us) {
+    uint64_t sec = now_ms / 1000;
+    uint32_t slow = 0;
+    *worst_us = 0;
+    if (window_s > MOOSE__SYMPTOM_SLOTS)
+        window_s = MOOSE__SYMPTOM_SLOTS;
+    for (size_t i = 0; i < MOOSE__SYMPTOM_SLOTS; i++) {
+        if (r->sec[i] == 0 || r->sec[i] > sec || sec - r->sec[i] >= window_s || r->count[i] == 0)
+            continue;
+        uint64_t avg = r->sum[i] / r->count[i];
+        if (avg < limit_us)
+            continue;
+        slow++;
+        if (avg > *worst_us)
+            *worst_us = avg;
+    }
+    return slow;
+}
+
+uint32_t moose__metrics_broker_slow_seconds(moose_metrics_registry *reg, bool produce_wait,
+                                            uint64_t now_ms, uint32_t window_s,
+                                            uint64_t limit_us, uint64_t *worst_us, char *who,
+                                            size_t who_size) {
+    pthread_mutex_lock(&reg->symptoms_lock);
+    const moose__symptom_ring *r = produce_wait ? &reg->produce_wait : &reg->rtt;
+    uint32_t n = ring_slow_seconds(r, now_ms, window_s, limit_us, worst_us);
+    snprintf(who, who_size, "%s", n ? r->why : "");
+    pthread_mutex_unlock(&reg->symptoms_lock);
+    return n;
 }
 
 /* ---- components ---- */
@@ -291,6 +421,9 @@ int moose_metrics_registry_set_thresholds(moose_metrics_registry *reg,
         return MOOSE_EINVAL;
     if (t->error_rate_unhealthy > 0 && t->error_rate_degraded > 0 &&
         t->error_rate_unhealthy < t->error_rate_degraded)
+        return MOOSE_EINVAL;
+    /* Symptoms are kept per second for a minute: a longer window would silently shrink. */
+    if (t->broker_window_s > MOOSE__SYMPTOM_SLOTS - 1)
         return MOOSE_EINVAL;
     pthread_mutex_lock(&reg->lock);
     reg->thresholds = *t;
@@ -526,6 +659,7 @@ moose_metrics_registry *moose__metrics_registry_new(char *errstr, size_t errstr_
     pthread_mutex_init(&reg->lock, NULL);
     pthread_cond_init(&reg->wake, NULL);
     pthread_mutex_init(&reg->probe_lock, NULL);
+    pthread_mutex_init(&reg->symptoms_lock, NULL);
     reg->thresholds = moose_health_thresholds_default();
     /* Measuring what metrics cost needs a way to run without them; health stays. */
     const char *setting = getenv("MOOSE_METRICS");
@@ -582,6 +716,7 @@ void moose__metrics_registry_free(moose_metrics_registry *reg) {
     free(reg->items);
     pthread_cond_destroy(&reg->wake);
     pthread_mutex_destroy(&reg->probe_lock);
+    pthread_mutex_destroy(&reg->symptoms_lock);
     pthread_mutex_destroy(&reg->lock);
     free(reg);
 }

@@ -98,9 +98,20 @@ typedef enum moose_health_reason_code {
     MOOSE_HEALTH_ERROR_RATE,      /* errors / records in, over the last minute, above a threshold */
     MOOSE_HEALTH_SINK_FAILING,    /* the table store refuses inserts */
     MOOSE_HEALTH_STALLED,         /* lag > 0 and no progress (or no heartbeat) for a while */
+    /* What Kafka clients see of the brokers while they retry (moose_health_thresholds.broker_*). */
+    MOOSE_HEALTH_BROKER_ERRORS,   /* requests retried, failed or timed out */
+    MOOSE_HEALTH_COMMIT_FAILING,  /* offset commits fail */
+    MOOSE_HEALTH_GROUP_JOIN_FAILING, /* a consumer group cannot be joined */
+    MOOSE_HEALTH_METADATA_ERRORS, /* metadata requests answered with errors */
+    MOOSE_HEALTH_NO_LEADER,       /* partitions without a leader */
+    MOOSE_HEALTH_SLOW_BROKER,     /* request round trips above a threshold */
 } moose_health_reason_code;
 
-/* "broker_down", "lag", "error_rate", "sink_failing", "stalled" */
+/*
+ * "broker_down", "lag", "error_rate", "sink_failing", "stalled",
+ * "broker_errors", "commit_failing", "group_join_failing", "metadata_errors",
+ * "no_leader", "slow_broker"
+ */
 const char *moose_health_reason_name(moose_health_reason_code code);
 
 #define MOOSE_HEALTH_MAX_REASONS 16
@@ -134,6 +145,30 @@ typedef struct moose_health_thresholds {
      * unhealthy (default 60; 0: degraded however long).
      */
     uint32_t sink_failing_unhealthy_s;
+    /*
+     * What Kafka clients observe of the brokers while librdkafka retries
+     * (docs/observability.md lists what is watched). Everything is judged
+     * over the last broker_window_s seconds (default 10; at most 63), so a
+     * reason clears that long after its symptom was last seen; 0 turns these
+     * checks off. Events (broker_errors, commit_failing, group_join_failing)
+     * degrade once seen broker_symptoms_degraded times in the window (default
+     * 3); states (metadata_errors, no_leader) once seen at all.
+     */
+    uint32_t broker_window_s;
+    uint32_t broker_symptoms_degraded;
+    /*
+     * slow_broker: requests' average round trip at or above this many ms
+     * (default 200; fetches and group joins, which wait at the broker on
+     * purpose, left out) in broker_symptoms_degraded seconds of the window.
+     */
+    uint32_t broker_rtt_degraded_ms;
+    /*
+     * broker_errors: records waiting in a producer at least this many ms on
+     * average before their produce request (default 500: retried produce
+     * requests, or a producer that cannot keep up), in
+     * broker_symptoms_degraded seconds of the window.
+     */
+    uint32_t broker_produce_wait_degraded_ms;
 } moose_health_thresholds;
 
 /* The defaults above. */
