@@ -58,3 +58,22 @@ void moose__cli_print_errors(FILE *out, long lineno, const moose_errors *errs, i
 
 /* True for a line of nothing but blanks: skipped, not a record. */
 bool moose__cli_blank(const char *line, size_t len);
+
+/*
+ * Calls EACH with every line of FP (opened from PATH) that is not blank, and
+ * its number. A line longer than --max-record-bytes is no record: it is
+ * reported on OUT ("N: error: record is longer than ...") and counted in
+ * *TOO_LONG. Returns 0 at the end of the input, MOOSE__EXIT_USAGE when FP
+ * cannot be read (said on stderr), or the nonzero value EACH returned to stop.
+ */
+/*
+ * For `APP validate|write STREAM [FILE|-]`: *STREAM named by the first
+ * argument and the input named by the second (*PATH; "-" or none: stdin),
+ * opened; NULL after a message.
+ */
+FILE *moose__cli_stream_input(const moose__cli *cli, const moose_stream_desc **stream,
+                              const char **path);
+
+typedef int (*moose__cli_line_fn)(long lineno, const char *line, size_t len, void *opaque);
+int moose__cli_each_line(const moose__cli *cli, FILE *fp, const char *path, FILE *out,
+                         moose__cli_line_fn each, void *opaque, size_t *too_long);

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "linereader.h"
 #include "moose/error.h"
 
 bool moose__cli_blank(const char *line, size_t len) {
@@ -7,6 +8,45 @@ bool moose__cli_blank(const char *line, size_t len) {
         if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
             return false;
     return true;
+}
+
+FILE *moose__cli_stream_input(const moose__cli *cli, const moose_stream_desc **stream,
+                              const char **path) {
+    *stream = moose__cli_stream(cli, cli->opts->args[0]);
+    if (!*stream)
+        return NULL;
+    *path = cli->opts->nargs > 1 ? cli->opts->args[1] : "-";
+    return moose__cli_open_input(cli, *path);
+}
+
+int moose__cli_each_line(const moose__cli *cli, FILE *fp, const char *path, FILE *out,
+                         moose__cli_line_fn each, void *opaque, size_t *too_long) {
+    moose__linereader lr;
+    if (moose__linereader_init(&lr, fp, cli->opts->cfg.max_record_bytes) != 0) {
+        fprintf(stderr, "%s: out of memory reading '%s'\n", cli->prog, path);
+        return MOOSE__EXIT_USAGE;
+    }
+    int stop = 0;
+    while (stop == 0) {
+        char *line;
+        size_t len;
+        int rc = moose__linereader_next(&lr, &line, &len);
+        if (rc == 0)
+            break;
+        if (rc == MOOSE_ETOOBIG) {
+            fprintf(out, "%ld: error: record is longer than the limit of %zu bytes\n", lr.lineno,
+                    lr.max);
+            (*too_long)++;
+        } else if (rc < 0) {
+            fprintf(stderr, "%s: reading '%s' after line %ld: %s\n", cli->prog, path, lr.lineno,
+                    moose_strerror(rc));
+            stop = MOOSE__EXIT_USAGE;
+        } else if (!moose__cli_blank(line, len)) {
+            stop = each(lr.lineno, line, len, opaque);
+        }
+    }
+    moose__linereader_free(&lr);
+    return stop;
 }
 
 int moose__cli_check_record(const moose_stream_desc *stream, const char *line, size_t len,
