@@ -198,6 +198,14 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
  */
 const char *moose__producer_refusal(void);
 
+/*
+ * Makes CB the producer's shared delivery callback: a send with this CB and
+ * an OPAQUE whose lowest address bit is clear (any object of alignment 2 or
+ * more) needs no per-record allocation. Set it once, before the first send;
+ * sends with other callbacks still work as before.
+ */
+void moose__producer_share_cb(moose__producer *p, moose__delivery_cb cb);
+
 /* Like moose__producer_send but waits for the broker's acknowledgement. PARTITION/OFFSET may be
  * NULL. */
 int moose__producer_send_sync(moose__producer *p, const char *topic, const void *key,

@@ -65,6 +65,7 @@ typedef struct client_totals {
     int64_t retries, errors, timeouts; /* summed over its brokers */
     int64_t metadata_requests;
     uint32_t metadata_streak; /* consecutive reports with metadata requests in them */
+    int64_t streak_lookups;   /* the metadata requests of those reports */
 } client_totals;
 
 /*
@@ -223,18 +224,22 @@ static void judge_stats(moose__kafka *k, const char *name, client_totals *prev, 
                     " timed out (%s)",
                     name, retries, errors, timeouts, broker);
         /*
-         * A client asks for metadata on start, every few minutes, and when a
-         * broker refused a request because it does not lead the partition:
-         * asking again report after report means its fetches or produces
-         * keep being refused.
+         * A client asks for metadata on start (for each topic it meets, so
+         * over a report or two), every few minutes, and when a broker refused
+         * a request because it does not lead the partition: asking again in
+         * three reports in a row means its fetches or produces keep being
+         * refused.
          */
         int64_t lookups = positive(now.metadata_requests - prev->metadata_requests);
         now.metadata_streak = lookups > 0 ? prev->metadata_streak + 1 : 0;
-        if (now.metadata_streak >= 2)
-            symptom(k, MOOSE__BROKER_REQUEST_ERRORS, (uint64_t)lookups,
+        now.streak_lookups = lookups > 0 ? prev->streak_lookups + lookups : 0;
+        /* The streak's own lookups count once it is one: each later report adds its own. */
+        if (now.metadata_streak >= 3)
+            symptom(k, MOOSE__BROKER_REQUEST_ERRORS,
+                    (uint64_t)(now.metadata_streak == 3 ? now.streak_lookups : lookups),
                     "%s: requests refused by their partition's leader: %" PRId64
                     " leader lookups in %" PRIu32 " reports in a row (%s)",
-                    name, lookups, now.metadata_streak, broker);
+                    name, now.streak_lookups, now.metadata_streak, broker);
     }
     *prev = now;
 

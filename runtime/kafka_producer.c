@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +66,22 @@ struct moose__producer {
     atomic_int closing;
     atomic_int_fast64_t in_flight;
     atomic_int waiters; /* threads in flush or back-pressure waits */
+    /* Sends with this callback carry their opaque as is, tagged, with no send_ctx (set once). */
+    moose__delivery_cb shared_cb;
 };
 
 typedef struct send_ctx {
     moose__delivery_cb cb;
     void *opaque;
 } send_ctx;
+
+/*
+ * A record's librdkafka opaque is either a send_ctx (malloc'd, so its low bit
+ * is clear) or, for the producer's shared callback, the caller's own opaque
+ * with the low bit set: the hot path allocates nothing per record, and no
+ * memory goes from a sending thread to the delivery thread to be freed there.
+ */
+#define SHARED_TAG ((uintptr_t)1)
 
 /* ---- back-pressure ring ---- */
 
@@ -135,7 +146,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         pthread_mutex_unlock(&p->lock);
     }
 
-    send_ctx *ctx = m->_private;
+    send_ctx shared, *ctx = m->_private;
+    if ((uintptr_t)ctx & SHARED_TAG) {
+        shared.cb = p->shared_cb;
+        shared.opaque = (void *)((uintptr_t)ctx & ~SHARED_TAG);
+        ctx = &shared;
+    }
     if (ctx) {
         if (m->err) {
             char msg[512];
@@ -151,7 +167,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         } else {
             ctx->cb(0, m->partition, m->offset, NULL, ctx->opaque);
         }
-        free(ctx);
+        if (ctx != &shared)
+            free(ctx);
     }
 
     /* Counted down only after the callback ran: a flush that returns means every callback did. */
@@ -225,6 +242,10 @@ fail:
     free(p->name);
     free(p);
     return NULL;
+}
+
+void moose__producer_share_cb(moose__producer *p, moose__delivery_cb cb) {
+    p->shared_cb = cb;
 }
 
 rd_kafka_t *moose__producer_handle(moose__producer *p) {
@@ -509,7 +530,9 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
     atomic_fetch_add(&p->in_flight, 1);
 
     send_ctx *ctx = NULL;
-    if (cb) {
+    if (cb && cb == p->shared_cb && !((uintptr_t)opaque & SHARED_TAG)) {
+        ctx = (send_ctx *)((uintptr_t)opaque | SHARED_TAG);
+    } else if (cb) {
         if (!(ctx = malloc(sizeof(*ctx)))) {
             send_undo(p, t, partition, bytes, counted);
             return refuse(MOOSE_ENOMEM);
@@ -534,7 +557,8 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
                 continue;
             }
         }
-        free(ctx);
+        if (!((uintptr_t)ctx & SHARED_TAG))
+            free(ctx);
         send_undo(p, t, partition, bytes, counted);
         int rc = moose__kafka_map_error(err);
         moose__log(MOOSE__LOG_WARN, "producer", "produce", "cannot queue a record topic=%s: %s",

@@ -578,6 +578,8 @@ moose__transform_runner *moose__transform_start(moose_app *app, const moose_tran
     r->producer = moose__producer_new(app->kafka, name, errstr, errstr_size);
     if (!r->producer)
         goto fail;
+    /* Every output and dead letter reports to its slot: no allocation per record for it. */
+    moose__producer_share_cb(r->producer, output_delivered);
     for (uint32_t i = 0; i < t->ndestinations; i++)
         if (moose__app_watch_readers(app, r->producer, t->destinations[i], errstr, errstr_size) !=
             0)
