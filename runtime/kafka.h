@@ -296,6 +296,15 @@ int moose__consumer_commit(moose__consumer *c, const char *topic, int32_t partit
 int moose__consumer_commit_list(moose__consumer *c, const rd_kafka_topic_partition_list_t *offsets,
                                 bool sync);
 
+/*
+ * What a consumer group may leave uncommitted on one partition before the
+ * writers of that partition wait for it (moose.backpressure.max.*, embedded
+ * mode): a reader that holds records back for batching must commit before
+ * then, or its batches only ever end by their timer. 0 for both against a
+ * real cluster, which does not bound writers.
+ */
+void moose__kafka_backpressure_window(const moose__kafka *kafka, int64_t *records, int64_t *bytes);
+
 /* Gaps seen since start, and records known lost in them. */
 uint64_t moose__consumer_gaps(const moose__consumer *c);
 uint64_t moose__consumer_lost_records(const moose__consumer *c);

@@ -353,6 +353,11 @@ int moose__consumer_commit(moose__consumer *c, const char *topic, int32_t partit
     return rc;
 }
 
+void moose__kafka_backpressure_window(const moose__kafka *kafka, int64_t *records, int64_t *bytes) {
+    *records = kafka->embedded ? kafka->bp_max_records : 0;
+    *bytes = kafka->embedded ? kafka->bp_max_bytes : 0;
+}
+
 uint64_t moose__consumer_gaps(const moose__consumer *c) {
     return atomic_load(&((moose__consumer *)c)->gaps);
 }

@@ -16,7 +16,12 @@
  *   - Stopping inserts and commits what is held when the table is up, and
  *     otherwise leaves it uncommitted for the next run: nothing is lost.
  *
- * One thread per sink. The engine starts one per destination table with
+ * In embedded mode a batch also ends once it holds half of what the writers
+ * of one of its partitions may get ahead of the sink's commit
+ * (moose.backpressure.max.*, kafka.h): a larger batch could only end by its
+ * timer, the writers that would fill it waiting on it meanwhile.
+ *
+ * Two threads per sink (sink.c). The engine starts one per destination table with
  * moose__sink_start() and stops it with moose__sink_stop().
  */
 #ifndef MOOSE__SINK_H

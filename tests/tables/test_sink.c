@@ -282,6 +282,40 @@ static void test_sqlite(void **state) {
     sqlite3_close(h);
 }
 
+/*
+ * Writers of a partition wait once it holds moose.backpressure.max.records
+ * (40000 by default) beyond the sink's commit, so a batch ends at half that
+ * on any partition, whatever batch_rows and batch_ms say: here neither could
+ * end one within the minute wait_for allows.
+ */
+static void test_batches_end_at_half_the_backpressure_window(void **state) {
+    (void)state;
+    char db[256], url[300], err[1024];
+    snprintf(db, sizeof db, "%s/window.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    one_table_app a;
+    app_init(&a, "windowapp", "readings", "readings-window");
+    assert_int_equal(moose__kafka_ensure_app_topics(kafka, &a.app, err, sizeof err), 0);
+    /* About 22 500 a partition: past half the window (20 000) on at least one. */
+    produce("readings-window", "w", 0, 45000);
+    moose__sink_config cfg = {.kafka = kafka,
+                              .app = &a.app,
+                              .table = &a.table,
+                              .streams = a.streams,
+                              .nstreams = 1,
+                              .tables_url = url,
+                              .batch_rows = 1000000,
+                              .batch_ms = 600000};
+    moose__sink *sink = moose__sink_start(&cfg, err, sizeof err);
+    if (!sink)
+        fail_msg("%s", err);
+    moose__sink_stats st = wait_for(sink, stored_at_least, 20000, "a batch ended by the window");
+    assert_true(st.rows_stored < 45000);
+    /* Stopping delivers the rest. */
+    moose__sink_stop(sink);
+    assert_int_equal(committed_total("windowapp.table.readings", "readings-window", 2), 45000);
+}
+
 static void server(const char *cmd, const char *server_dir, const char *port) {
     char line[1024];
     snprintf(line, sizeof line, "%s %s %s %s", getenv("MOOSE_TEST_CLICKHOUSE_SCRIPT"), cmd,
@@ -456,6 +490,7 @@ int main(void) {
         cmocka_unit_test(test_sqlite),
         cmocka_unit_test(test_app_sinks_and_overrides),
         cmocka_unit_test(test_sink_lag_and_stop),
+        cmocka_unit_test(test_batches_end_at_half_the_backpressure_window),
         cmocka_unit_test(test_clickhouse_down_and_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
