@@ -249,21 +249,36 @@ static size_t reap(worker *w, partq *p) {
 static bool commit(worker *w, bool sync) {
     const char *topic = w->runner->desc->source->topic;
     bool all = true;
+    /* One request for every partition that moved: a worker may own dozens of them. */
+    rd_kafka_topic_partition_list_t *list = NULL;
     for (size_t i = 0; i < w->nparts; i++) {
         partq *p = &w->parts[i];
         if (!p->owned || p->done_next <= (sync ? p->committed_next : p->sent_next))
             continue;
-        int rc = moose__consumer_commit(w->consumer, topic, (int32_t)i, p->done_next, sync);
-        if (!sync) {
-            p->sent_next = p->done_next;
-        } else if (rc == 0) {
-            p->committed_next = p->sent_next = p->done_next;
-        } else {
+        if (!list && !(list = rd_kafka_topic_partition_list_new(8))) {
             all = false;
-            moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
-                       "commit not taken transform=%s partition=%zu offset=%" PRId64 " error=%s",
-                       w->runner->desc->name, i, p->done_next, moose_err_name(rc));
+            break; /* out of memory: tried again next time */
         }
+        rd_kafka_topic_partition_list_add(list, topic, (int32_t)i)->offset = p->done_next;
+    }
+    if (list) {
+        int rc = moose__consumer_commit_list(w->consumer, list, sync);
+        for (int k = 0; k < list->cnt; k++) {
+            partq *p = &w->parts[list->elems[k].partition];
+            if (!sync) {
+                p->sent_next = list->elems[k].offset;
+            } else if (rc == 0) {
+                p->committed_next = p->sent_next = list->elems[k].offset;
+            } else {
+                all = false;
+                moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
+                           "commit not taken transform=%s partition=%" PRId32
+                           " offset=%" PRId64 " error=%s",
+                           w->runner->desc->name, list->elems[k].partition, list->elems[k].offset,
+                           moose_err_name(rc));
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(list);
     }
     uint64_t now = now_ms();
     w->last_commit_ms = now;
