@@ -67,6 +67,10 @@ static void diag_show_line(FILE *out, moosec_loc loc) {
     fputc('\n', out);
 }
 
+bool moosec_diag_error_shown(const moosec_diag *diag) {
+    return !diag->max_errors || diag->errors < diag->max_errors;
+}
+
 void moosec_diag_report(moosec_diag *diag, moosec_severity sev, moosec_loc loc,
                         const char *fmt, ...) {
     if (sev == MOOSEC_ERROR)

@@ -6,6 +6,7 @@
 #ifndef MOOSEC_DIAG_H
 #define MOOSEC_DIAG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "source.h"
@@ -29,6 +30,14 @@ void moosec_diag_init(moosec_diag *diag, FILE *out);
 /* Reports at LOC (a NULL-source loc prints just "moosec: severity: message"). */
 void moosec_diag_report(moosec_diag *diag, moosec_severity sev, moosec_loc loc,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * True while an error reported now would still be printed. Past max_errors
+ * errors are only counted, so work that serves only a message's wording (the
+ * "did you mean" search over every declared name) can be skipped: done for
+ * every error, it made checking thousands of unknown names quadratic.
+ */
+bool moosec_diag_error_shown(const moosec_diag *diag);
 
 #define moosec_error(D, LOC, ...) moosec_diag_report((D), MOOSEC_ERROR, (LOC), __VA_ARGS__)
 #define moosec_warning(D, LOC, ...) moosec_diag_report((D), MOOSEC_WARNING, (LOC), __VA_ARGS__)

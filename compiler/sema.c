@@ -57,7 +57,7 @@ void moosec__sema_check_props(moosec_sema *s, const moosec_prop *const *props, s
             size_t nknown = 0;
             while (known[nknown])
                 nknown++;
-            const char *near = moosec__suggest_in_list(known, nknown, p->name);
+            const char *near = moosec__suggest_in_list(s, known, nknown, p->name);
             if (near) {
                 moosec_error(s->diag, p->loc, "unknown %s '%s' (did you mean '%s'?)", where,
                              p->name, near);
@@ -77,11 +77,16 @@ void moosec__sema_check_props(moosec_sema *s, const moosec_prop *const *props, s
     }
 }
 
-moosec_field *moosec__model_field(const moosec_model *m, const char *name) {
-    for (size_t i = 0; i < m->fields.len; i++)
-        if (strcmp(m->fields.items[i]->name, name) == 0)
-            return m->fields.items[i];
-    return NULL;
+moosec_field *moosec__model_field(moosec_sema *s, const moosec_model *m, const char *name) {
+    moosec_symtab *fields = s->model_fields[m->index];
+    if (!fields) {
+        fields = moosec_arena_alloc(s->arena, sizeof(*fields));
+        moosec_symtab_init_sized(fields, s->arena, m->fields.len);
+        for (size_t i = 0; i < m->fields.len; i++)
+            moosec_symtab_put(fields, m->fields.items[i]->name, m->fields.items[i]);
+        s->model_fields[m->index] = fields;
+    }
+    return moosec_symtab_get(fields, name);
 }
 
 /* Enters every declaration's name; a duplicate keeps the first. */
@@ -145,6 +150,8 @@ unsigned moosec_sema_check(moosec_schema *schema, moosec_diag *diag) {
     moosec_symtab_init(&s.transforms, s.arena);
     moosec_symtab_init(&s.c_symbols, s.arena);
     s.model_used = moosec_arena_alloc(s.arena, (schema->models.len + 1) * sizeof(bool));
+    s.model_fields =
+        moosec_arena_alloc(s.arena, (schema->models.len + 1) * sizeof(*s.model_fields));
 
     sema_declare(&s);
     moosec__sema_models(&s);

@@ -456,7 +456,7 @@ void moosec__sema_field_constraints(moosec_sema *s, moosec_model *m, moosec_fiel
             dflt = a;
         } else {
             static const char *const known[] = {"length", "range", "pattern", "default"};
-            const char *near = moosec__suggest_in_list(known, 4, a->name);
+            const char *near = moosec__suggest_in_list(s, known, 4, a->name);
             if (near)
                 moosec_error(s->diag, a->loc, "unknown constraint '@%s' (did you mean '@%s'?)",
                              a->name, near);

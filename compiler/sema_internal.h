@@ -21,6 +21,8 @@ typedef struct moosec_sema {
      */
     moosec_symtab c_symbols;
     bool *model_used; /* by model->index */
+    /* each model's fields by name (by model->index), built on first lookup */
+    moosec_symtab **model_fields;
     bool *table_used; /* by position in schema->tables */
 } moosec_sema;
 
@@ -67,14 +69,22 @@ const moosec_prop *moosec__sema_prop(const moosec_prop *const *props, size_t n,
 /*
  * The name closest to NAME (by edit distance, close enough to be a typo) among
  * the keys of TAB, or among CANDIDATES (N of them); NULL when none is. For
- * "unknown type 'Adress' (did you mean 'Address'?)".
+ * "unknown type 'Adress' (did you mean 'Address'?)". Also NULL, without a
+ * search, when the error it is for will not be printed (past the error limit
+ * of S's diagnostics): a search per error over every name is quadratic.
  */
-const char *moosec__suggest_in_table(const moosec_symtab *tab, const char *name);
-const char *moosec__suggest_in_list(const char *const *candidates, size_t n, const char *name);
+const char *moosec__suggest_in_table(const moosec_sema *s, const moosec_symtab *tab,
+                                     const char *name);
+const char *moosec__suggest_in_list(const moosec_sema *s, const char *const *candidates, size_t n,
+                                    const char *name);
 /* " (did you mean 'X'?)" or "", for the end of a message. */
 const char *moosec__did_you_mean(moosec_sema *s, const char *suggestion);
 
-/* The field named NAME in M, or NULL (linear: models are small). */
-moosec_field *moosec__model_field(const moosec_model *m, const char *name);
+/*
+ * The field named NAME in M (the first, if declared twice), or NULL. A hash
+ * lookup: a walk over the fields per lookup made order_by lists and has_
+ * fields quadratic in the size of the model.
+ */
+moosec_field *moosec__model_field(moosec_sema *s, const moosec_model *m, const char *name);
 
 #endif

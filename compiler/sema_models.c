@@ -32,7 +32,7 @@ static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
     bool c_word = moosec__c_reserved_word(n);
     const char *member = c_word ? moosec_c_member(s->arena, f) : n;
     if (member != n && strcmp(member, n) != 0) {
-        moosec_field *other = moosec__model_field(m, member);
+        moosec_field *other = moosec__model_field(s, m, member);
         if (other) {
             moosec_error(s->diag, f->loc,
                          "field '%s' is a C keyword, so its C member is '%s': the name of "
@@ -50,7 +50,7 @@ static void check_field_name(moosec_sema *s, moosec_model *m, moosec_field *f) {
         moosec_error(s->diag, f->loc, "field name '%s' starts with '_', which generated C reserves",
                      n);
     } else if (strncmp(n, "has_", 4) == 0) {
-        moosec_field *other = moosec__model_field(m, n + 4);
+        moosec_field *other = moosec__model_field(s, m, n + 4);
         /* an optional nested model is a pointer; every other optional has a flag */
         if (other && other->type.optional &&
             !(other->type.kind == MOOSEC_TYPE_MODEL && !other->type.array)) {
@@ -75,7 +75,8 @@ static void resolve_field_type(moosec_sema *s, moosec_model *m, moosec_field *f)
             moosec_error(s->diag, t->loc, "'%s' is a table, not a model", t->model_name);
         } else {
             moosec_error(s->diag, t->loc, "unknown type '%s'%s", t->model_name,
-                         moosec__did_you_mean(s, moosec__suggest_in_table(&s->models, t->model_name)));
+                         moosec__did_you_mean(
+                             s, moosec__suggest_in_table(s, &s->models, t->model_name)));
         }
     }
     if (t->elem_optional)

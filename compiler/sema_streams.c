@@ -270,7 +270,7 @@ void moosec__sema_streams(moosec_sema *s) {
             else
                 moosec_error(s->diag, st->model_loc, "unknown model '%s'%s", st->model_name,
                              moosec__did_you_mean(
-                                 s, moosec__suggest_in_table(&s->models, st->model_name)));
+                                 s, moosec__suggest_in_table(s, &s->models, st->model_name)));
         } else {
             s->model_used[st->model->index] = true;
             if (!st->model->key) {

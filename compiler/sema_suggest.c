@@ -46,6 +46,9 @@ static void consider(best_match *best, const char *name, const char *candidate) 
         return;
     /* a third of the name may be wrong, at least one character */
     size_t limit = la / 3 > 1 ? la / 3 : 1;
+    /* the lengths alone differ by more edits than allowed */
+    if ((la > lb ? la - lb : lb - la) > limit)
+        return;
     size_t d = edit_distance(name, la, candidate, lb);
     if (d <= limit && (!best->name || d < best->distance)) {
         best->name = candidate;
@@ -53,16 +56,22 @@ static void consider(best_match *best, const char *name, const char *candidate) 
     }
 }
 
-const char *moosec__suggest_in_table(const moosec_symtab *tab, const char *name) {
+const char *moosec__suggest_in_table(const moosec_sema *s, const moosec_symtab *tab,
+                                     const char *name) {
     best_match best = {NULL, 0};
+    if (!moosec_diag_error_shown(s->diag))
+        return NULL;
     for (size_t i = 0; i < tab->cap; i++)
         if (tab->slots[i].name)
             consider(&best, name, tab->slots[i].name);
     return best.name;
 }
 
-const char *moosec__suggest_in_list(const char *const *candidates, size_t n, const char *name) {
+const char *moosec__suggest_in_list(const moosec_sema *s, const char *const *candidates, size_t n,
+                                    const char *name) {
     best_match best = {NULL, 0};
+    if (!moosec_diag_error_shown(s->diag))
+        return NULL;
     for (size_t i = 0; i < n; i++)
         consider(&best, name, candidates[i]);
     return best.name;

@@ -2,6 +2,7 @@
  * Tables: the model, the sort key (order_by, the Key by default), the engine
  * and the batch sizes of the table sink.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "sema_internal.h"
@@ -41,6 +42,9 @@ static void check_order_by(moosec_sema *s, moosec_table *t) {
             return;
         }
     }
+    /* the columns seen so far: a hash, as the list may be as long as the model */
+    moosec_symtab seen;
+    moosec_symtab_init_sized(&seen, s->arena, ncols);
     for (size_t i = 0; i < ncols; i++) {
         const moosec_value *c = cols[i];
         if (c->kind != MOOSEC_VALUE_IDENT) {
@@ -48,21 +52,22 @@ static void check_order_by(moosec_sema *s, moosec_table *t) {
                          moosec__value_desc(c));
             continue;
         }
-        moosec_field *f = moosec__model_field(m, c->text);
+        moosec_field *f = moosec__model_field(s, m, c->text);
         if (!f) {
-            const char **names = moosec_arena_alloc(s->arena, (m->fields.len + 1) * sizeof(char *));
-            for (size_t k = 0; k < m->fields.len; k++)
-                names[k] = m->fields.items[k]->name;
+            const char *near = NULL;
+            /* past the error limit the message is not printed: no list, no search */
+            if (moosec_diag_error_shown(s->diag)) {
+                const char **names =
+                    moosec_arena_alloc(s->arena, (m->fields.len + 1) * sizeof(char *));
+                for (size_t k = 0; k < m->fields.len; k++)
+                    names[k] = m->fields.items[k]->name;
+                near = moosec__suggest_in_list(s, names, m->fields.len, c->text);
+            }
             moosec_error(s->diag, c->loc, "order_by names unknown column '%s' of model '%s'%s",
-                         c->text, m->name,
-                         moosec__did_you_mean(
-                             s, moosec__suggest_in_list(names, m->fields.len, c->text)));
+                         c->text, m->name, moosec__did_you_mean(s, near));
             continue;
         }
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = cols[j]->kind == MOOSEC_VALUE_IDENT && strcmp(cols[j]->text, c->text) == 0;
-        if (dup) {
+        if (moosec_symtab_put(&seen, c->text, (void *)(uintptr_t)(i + 1))) {
             moosec_error(s->diag, c->loc, "order_by names column '%s' twice", c->text);
             continue;
         }
@@ -196,7 +201,7 @@ void moosec__sema_tables(moosec_sema *s) {
             else
                 moosec_error(s->diag, t->model_loc, "unknown model '%s'%s", t->model_name,
                              moosec__did_you_mean(
-                                 s, moosec__suggest_in_table(&s->models, t->model_name)));
+                                 s, moosec__suggest_in_table(s, &s->models, t->model_name)));
             continue;
         }
         s->model_used[t->model->index] = true;

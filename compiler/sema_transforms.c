@@ -19,7 +19,8 @@ static moosec_stream *resolve_stream(moosec_sema *s, moosec_stream_ref *r) {
                      r->name);
     else
         moosec_error(s->diag, r->loc, "unknown stream '%s'%s", r->name,
-                     moosec__did_you_mean(s, moosec__suggest_in_table(&s->streams, r->name)));
+                     moosec__did_you_mean(s,
+                                          moosec__suggest_in_table(s, &s->streams, r->name)));
     return NULL;
 }
 
@@ -102,21 +103,19 @@ void moosec__sema_transforms(moosec_sema *s) {
         if (moosec_symtab_get(&s->transforms, t->name) != t)
             continue;
         moosec_stream *src = resolve_stream(s, &t->source);
+        /* destinations named so far: a hash, as a fan-out may name every stream */
+        moosec_symtab named;
+        moosec_symtab_init_sized(&named, s->arena, t->destinations.len);
         for (size_t j = 0; j < t->destinations.len; j++) {
             moosec_stream_ref *d = &t->destinations.items[j];
             moosec_stream *dst = resolve_stream(s, d);
-            bool dup = false;
-            for (size_t k = 0; k < j && !dup; k++) {
-                if (strcmp(t->destinations.items[k].name, d->name) == 0) {
-                    moosec_error(s->diag, d->loc, "transform '%s' names destination '%s' twice",
-                                 t->name, d->name);
-                    moosec_note(s->diag, t->destinations.items[k].loc,
-                                "'%s' is first named here", d->name);
-                    dup = true;
-                }
-            }
-            if (dup)
+            const moosec_stream_ref *earlier = moosec_symtab_put(&named, d->name, d);
+            if (earlier) {
+                moosec_error(s->diag, d->loc, "transform '%s' names destination '%s' twice",
+                             t->name, d->name);
+                moosec_note(s->diag, earlier->loc, "'%s' is first named here", d->name);
                 continue;
+            }
             if (t->destinations.len > 1)
                 moosec__sema_claim_symbol(
                     s, moosec_arena_printf(s->arena, "%s_emit_%s", t->name, d->name),
