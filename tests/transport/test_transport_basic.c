@@ -422,6 +422,84 @@ static void test_keyed_producer(void **state) {
     tt_rmdir(dir);
 }
 
+/* What the shared delivery callback saw of one record. */
+typedef struct shared_outcome {
+    int calls;
+    int status;
+    int64_t offset;
+    char message[256];
+} shared_outcome;
+
+static const void *odd_opaque_seen; /* the one opaque with its low bit set that reached the cb */
+
+static void shared_cb(int status, int32_t partition, int64_t offset, const char *message,
+                      void *opaque) {
+    (void)partition;
+    if ((uintptr_t)opaque & 1) {
+        odd_opaque_seen = opaque;
+        return;
+    }
+    shared_outcome *o = opaque;
+    o->calls++;
+    o->status = status;
+    o->offset = offset;
+    snprintf(o->message, sizeof(o->message), "%s", message ? message : "");
+}
+
+/*
+ * The shared delivery callback gets each record's own opaque back, exactly
+ * once, for acknowledged and refused records alike; an opaque it cannot tag
+ * (an odd address) and other callbacks still get theirs.
+ */
+static void test_shared_delivery_callback(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, NULL);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "shared", 1, 0, err, sizeof(err)), 0);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    assert_non_null(p);
+    moose__producer_share_cb(p, shared_cb);
+
+    enum { N = 100 };
+    shared_outcome out[N] = {{0}};
+    for (int i = 0; i < N; i++)
+        assert_int_equal(moose__producer_send(p, "shared", 0, "k", 1, "v", 1, shared_cb, &out[i]),
+                         0);
+    char bytes[4] = {0};
+    const void *odd = &bytes[((uintptr_t)bytes & 1) ? 0 : 1];
+    assert_int_equal(moose__producer_send(p, "shared", 0, "k", 1, "v", 1, shared_cb, (void *)odd),
+                     0);
+    async_count c = {.last_offset = -1};
+    pthread_mutex_init(&c.mu, NULL);
+    assert_int_equal(moose__producer_send(p, "shared", 0, "k", 1, "v", 1, count_cb, &c), 0);
+    assert_int_equal(moose__producer_flush(p, 10000), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(out[i].calls, 1);
+        assert_int_equal(out[i].status, 0);
+        assert_int_equal(out[i].offset, i); /* one partition: offsets in send order */
+    }
+    assert_ptr_equal(odd_opaque_seen, odd);
+    assert_int_equal(c.ok, 1);
+    assert_int_equal(c.last_offset, N + 1);
+
+    /* A refused record reaches the shared callback too, with the broker's reason. */
+    rd_kafka_mock_push_request_errors(moose__embedded_cluster(k->owned), 0 /* Produce */, 1,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    shared_outcome refused = {0};
+    assert_int_equal(moose__producer_send(p, "shared", 0, "k", 1, "x", 1, shared_cb, &refused), 0);
+    assert_int_equal(moose__producer_flush(p, 10000), 0);
+    assert_int_equal(refused.calls, 1);
+    assert_int_equal(refused.status, MOOSE_EDELIVERY);
+    assert_non_null(
+        strstr(refused.message, "broker did not acknowledge the record on topic 'shared': "));
+    assert_int_equal(moose__producer_in_flight(p), 0);
+    moose__producer_close(p);
+    pthread_mutex_destroy(&c.mu);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
 typedef struct last_outcome {
     pthread_mutex_t mu;
     int calls;
@@ -626,6 +704,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_broker_command),
         cmocka_unit_test(test_admin_request_times_out_clearly),
         cmocka_unit_test(test_keyed_producer),
+        cmocka_unit_test(test_shared_delivery_callback),
         cmocka_unit_test(test_queue_full_and_closed),
         cmocka_unit_test(test_backpressure_limits_and_timeout),
         cmocka_unit_test(test_large_records_fit),
