@@ -304,6 +304,8 @@ int moose__consumer_commit_list(moose__consumer *c, const rd_kafka_topic_partiti
  * real cluster, which does not bound writers.
  */
 void moose__kafka_backpressure_window(const moose__kafka *kafka, int64_t *records, int64_t *bytes);
+/* What the back-pressure counts for a record beyond its key and value bytes. */
+#define MOOSE__BACKPRESSURE_RECORD_OVERHEAD 64
 
 /* Gaps seen since start, and records known lost in them. */
 uint64_t moose__consumer_gaps(const moose__consumer *c);

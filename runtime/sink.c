@@ -195,7 +195,8 @@ static dead_record *add_dead(batch *b, size_t msg, moose__dlq_error_type type,
     return d;
 }
 
-/* Counts M against its partition's window; false when out of memory. */
+/* Counts M against its partition's window, as the back-pressure counts it; false when out of
+ * memory. */
 static bool count_load(const moose__sink *s, batch *b, const rd_kafka_message_t *m) {
     partition_load *l = NULL;
     for (size_t i = b->nloads; i-- > 0;)
@@ -216,7 +217,7 @@ static bool count_load(const moose__sink *s, batch *b, const rd_kafka_message_t 
         *l = (partition_load){.rkt = m->rkt, .partition = m->partition};
     }
     l->records++;
-    l->bytes += (int64_t)(m->len + m->key_len);
+    l->bytes += (int64_t)(m->len + m->key_len) + MOOSE__BACKPRESSURE_RECORD_OVERHEAD;
     if ((s->part_records_max && l->records >= s->part_records_max) ||
         (s->part_bytes_max && l->bytes >= s->part_bytes_max))
         b->window_full = true;

@@ -284,9 +284,9 @@ static void test_sqlite(void **state) {
 
 /*
  * Writers of a partition wait once it holds moose.backpressure.max.records
- * (40000 by default) beyond the sink's commit, so a batch ends at half that
- * on any partition, whatever batch_rows and batch_ms say: here neither could
- * end one within the minute wait_for allows.
+ * or .bytes (40000, 2 MiB by default) beyond the sink's commit, so a batch
+ * ends at half that on any partition, whatever batch_rows and batch_ms say:
+ * here neither could end one within the minute wait_for allows.
  */
 static void test_batches_end_at_half_the_backpressure_window(void **state) {
     (void)state;
@@ -296,7 +296,8 @@ static void test_batches_end_at_half_the_backpressure_window(void **state) {
     one_table_app a;
     app_init(&a, "windowapp", "readings", "readings-window");
     assert_int_equal(moose__kafka_ensure_app_topics(kafka, &a.app, err, sizeof err), 0);
-    /* About 22 500 a partition: past half the window (20 000) on at least one. */
+    /* About 22 500 a partition (~100 bytes each as the back-pressure counts): past half the
+     * window on both. */
     produce("readings-window", "w", 0, 45000);
     moose__sink_config cfg = {.kafka = kafka,
                               .app = &a.app,
