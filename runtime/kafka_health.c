@@ -300,8 +300,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     bool grave = err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
     moose__log(grave ? MOOSE__LOG_ERROR : MOOSE__LOG_WARN, "kafka", "error", "%s: %s",
                rd_kafka_name(rk), reason);
-    if (k)
-        symptom(k, MOOSE__BROKER_REQUEST_ERRORS, 1, "%s", reason);
+    /*
+     * A connection closing is not counted here: brokers close idle ones on
+     * purpose, and a request it cost is counted where its response failed;
+     * all brokers gone is the probe's broker_down.
+     */
+    if (k && err != RD_KAFKA_RESP_ERR__TRANSPORT && err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        symptom(k, MOOSE__BROKER_REQUEST_ERRORS, 1, "%s: %s", rd_kafka_name(rk), reason);
 }
 
 /* ---- the health probe's metadata ---- */
