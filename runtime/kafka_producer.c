@@ -155,9 +155,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (ctx) {
         if (m->err) {
             char msg[512];
-            snprintf(msg, sizeof(msg), "broker did not acknowledge the record on topic '%s': %s: %s",
-                     rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err),
-                     rd_kafka_err2str(m->err));
+            snprintf(
+                msg, sizeof(msg), "broker did not acknowledge the record on topic '%s': %s: %s",
+                rd_kafka_topic_name(m->rkt), rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
             int status = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                                  m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
                                  m->err == RD_KAFKA_RESP_ERR__DESTROY

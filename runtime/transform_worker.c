@@ -25,11 +25,11 @@
 #include "transform_internal.h"
 
 enum {
-    RING_SLOTS = 8192,     /* records in flight per partition */
-    BATCH_MAX = 256,       /* records fetched at once */
-    POLL_MS = 100,         /* how long a fetch waits, so a stop request is seen soon */
-    COMMIT_EVERY_MS = 50,  /* asynchronous commits of finished work: also how soon
-                              back-pressure lets writers on */
+    RING_SLOTS = 8192,       /* records in flight per partition */
+    BATCH_MAX = 256,         /* records fetched at once */
+    POLL_MS = 100,           /* how long a fetch waits, so a stop request is seen soon */
+    COMMIT_EVERY_MS = 50,    /* asynchronous commits of finished work: also how soon
+                                back-pressure lets writers on */
     CONFIRM_EVERY_MS = 1000, /* synchronous ones, which say whether the broker took them */
     DRAIN_TIMEOUT_MS = 60000,
     FINAL_COMMIT_MS = 15000, /* how long a stopping worker retries a refused commit */
@@ -272,8 +272,8 @@ static bool commit(worker *w, bool sync) {
             } else {
                 all = false;
                 moose__log(MOOSE__LOG_DEBUG, "transform", NULL,
-                           "commit not taken transform=%s partition=%" PRId32
-                           " offset=%" PRId64 " error=%s",
+                           "commit not taken transform=%s partition=%" PRId32 " offset=%" PRId64
+                           " error=%s",
                            w->runner->desc->name, list->elems[k].partition, list->elems[k].offset,
                            moose_err_name(rc));
             }
