@@ -60,14 +60,6 @@ static const char *api_name(int16_t api_key) {
     }
 }
 
-/* What one client counted at its previous statistics, to report only what is new. */
-typedef struct client_totals {
-    int64_t retries, errors, timeouts; /* summed over its brokers */
-    int64_t metadata_requests;
-    uint32_t metadata_streak; /* consecutive reports with metadata requests in them */
-    int64_t streak_lookups;   /* the metadata requests of those reports */
-} client_totals;
-
 /*
  * Clients by handle: the statistics and error callbacks only get the handle
  * (their opaque belongs to the producer or consumer), the interceptors get
@@ -76,7 +68,7 @@ typedef struct client_totals {
 typedef struct client {
     rd_kafka_t *rk;
     moose__kafka *kafka;
-    client_totals prev;
+    moose__kafka_client_totals prev;
     bool seen; /* PREV holds a first statistics */
     struct client *next;
 } client;
@@ -164,9 +156,9 @@ static const char *json_str(json_t *obj, const char *key) {
  * the brokers; the first broker's name; the worst average wait of records
  * in the producer before their produce request (int_latency, microseconds).
  */
-static client_totals broker_totals(json_t *brokers, char *first, size_t first_size,
-                                   int64_t *produce_wait_us) {
-    client_totals t = {0};
+static moose__kafka_client_totals broker_totals(json_t *brokers, char *first, size_t first_size,
+                                                int64_t *produce_wait_us) {
+    moose__kafka_client_totals t = {0};
     const char *name;
     json_t *b;
     first[0] = '\0';
@@ -208,11 +200,11 @@ static int64_t positive(int64_t v) {
     return v > 0 ? v : 0;
 }
 
-static void judge_stats(moose__kafka *k, const char *name, client_totals *prev, bool seen,
-                        json_t *root) {
+static void judge_stats(moose__kafka *k, const char *name, moose__kafka_client_totals *prev,
+                        bool seen, json_t *root) {
     char broker[96], part[128] = "";
     int64_t produce_wait_us;
-    client_totals now =
+    moose__kafka_client_totals now =
         broker_totals(json_object_get(root, "brokers"), broker, sizeof broker, &produce_wait_us);
     if (seen) {
         int64_t retries = positive(now.retries - prev->retries),
@@ -263,27 +255,32 @@ static void judge_stats(moose__kafka *k, const char *name, client_totals *prev, 
                 "%s: not a member of its consumer group: its join was refused, retrying", name);
 }
 
-static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
-    (void)opaque;
+void moose__kafka_judge_stats(moose__kafka *k, const char *name, moose__kafka_client_totals *prev,
+                              bool seen, const char *json, size_t json_len) {
     json_t *root = json_loadb(json, json_len, 0, NULL);
     if (!root)
-        return 0;
+        return;
+    judge_stats(k, name, prev, seen, root);
+    json_decref(root);
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
+    (void)opaque;
     pthread_mutex_lock(&clients_lock);
     client *c = client_find_locked(rk);
-    client_totals prev = c ? c->prev : (client_totals){0};
+    moose__kafka_client_totals prev = c ? c->prev : (moose__kafka_client_totals){0};
     bool seen = c && c->seen;
     moose__kafka *k = c ? c->kafka : NULL;
     pthread_mutex_unlock(&clients_lock);
-    if (k) {
-        judge_stats(k, rd_kafka_name(rk), &prev, seen, root);
-        pthread_mutex_lock(&clients_lock);
-        if ((c = client_find_locked(rk)) != NULL) {
-            c->prev = prev;
-            c->seen = true;
-        }
-        pthread_mutex_unlock(&clients_lock);
+    if (!k)
+        return 0;
+    moose__kafka_judge_stats(k, rd_kafka_name(rk), &prev, seen, json, json_len);
+    pthread_mutex_lock(&clients_lock);
+    if ((c = client_find_locked(rk)) != NULL) {
+        c->prev = prev;
+        c->seen = true;
     }
-    json_decref(root);
+    pthread_mutex_unlock(&clients_lock);
     return 0; /* librdkafka frees JSON */
 }
 

@@ -83,6 +83,23 @@ int moose__embedded_request_topic(const char *control, const char *topic, int32_
 int moose__kafka_conf_health(const moose__kafka *kafka, rd_kafka_conf_t *conf, char *errstr,
                              size_t errstr_size);
 
+/* What one client counted at its previous statistics, to report only what is new. */
+typedef struct moose__kafka_client_totals {
+    int64_t retries, errors, timeouts; /* summed over its brokers */
+    int64_t metadata_requests;
+    uint32_t metadata_streak; /* consecutive reports with metadata requests in them */
+    int64_t streak_lookups;   /* the metadata requests of those reports */
+} moose__kafka_client_totals;
+
+/*
+ * Judges one statistics report (librdkafka's JSON) of client NAME against
+ * its previous one in *PREV (meaningful when SEEN), reports what it shows to
+ * KAFKA's health and leaves this report's totals in *PREV.
+ */
+void moose__kafka_judge_stats(moose__kafka *kafka, const char *name,
+                              moose__kafka_client_totals *prev, bool seen, const char *json,
+                              size_t json_len);
+
 /* True when RK belongs to a connection the app is closing (moose__kafka_closing). */
 bool moose__kafka_client_closing(const rd_kafka_t *rk);
 

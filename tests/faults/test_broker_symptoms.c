@@ -12,11 +12,13 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "faults.moose.h"
+#include "kafka_internal.h"
 #include "log.h"
 #include "metrics.h"
 #include "moose/app.h"
@@ -195,6 +197,141 @@ static void thresholds_turn_the_checks_off_or_are_refused(void **state) {
     moose__metrics_registry_free(reg);
 }
 
+/* ---- librdkafka's statistics, as a client reports them ---- */
+
+/* A connection whose only job here is to carry REG's health. */
+static moose__kafka *health_only_kafka(moose_metrics_registry *reg) {
+    moose__kafka *k = calloc(1, sizeof *k);
+    assert_non_null(k);
+    pthread_mutex_init(&k->health_lock, NULL);
+    moose__kafka_set_health(k, reg);
+    return k;
+}
+
+static void health_only_kafka_free(moose__kafka *k) {
+    pthread_mutex_destroy(&k->health_lock);
+    free(k);
+}
+
+/* One statistics report of client "c" with one broker. */
+static void report(moose__kafka *k, moose__kafka_client_totals *prev, bool seen, int retries,
+                   int metadata, const char *cgrp, const char *topics) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"name\": \"c\", \"type\": \"consumer\", \"brokers\": {\"b:9092/1\": "
+             "{\"txretries\": %d, \"txerrs\": 0, \"rxerrs\": 0, \"req_timeouts\": 0, "
+             "\"req\": {\"Metadata\": %d, \"Fetch\": 7}}}, \"topics\": {%s}%s%s}",
+             retries, metadata, topics ? topics : "", cgrp ? ", \"cgrp\": " : "", cgrp ? cgrp : "");
+    moose__kafka_judge_stats(k, "c", prev, seen, json, strlen(json));
+}
+
+static moose_health health_now(moose_metrics_registry *reg) {
+    moose_health h;
+    assert_int_equal(moose_metrics_registry_health(reg, MOOSE_COMPONENT_STREAM, NULL, &h), 0);
+    return h;
+}
+
+static void start_up_metadata_requests_are_no_alarm(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = registry();
+    moose__kafka *k = health_only_kafka(reg);
+    moose__kafka_client_totals prev = {0};
+    /* A client meets its topics over a report or two (slowly under valgrind), twice here. */
+    static const int metadata[] = {0, 2, 4, 4, 6, 8, 8};
+    for (size_t i = 0; i < sizeof metadata / sizeof metadata[0]; i++)
+        report(k, &prev, i > 0, 0, metadata[i], NULL, NULL);
+    moose_health h = health_now(reg);
+    assert_int_equal(h.status, MOOSE_HEALTHY);
+    moose__kafka_set_health(k, NULL);
+    health_only_kafka_free(k);
+    moose__metrics_registry_free(reg);
+}
+
+static void leader_lookups_in_three_reports_in_a_row_are_refused_requests(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = registry();
+    moose__kafka *k = health_only_kafka(reg);
+    moose__kafka_client_totals prev = {0};
+    static const int metadata[] = {5, 6, 7, 8};
+    for (size_t i = 0; i < 3; i++)
+        report(k, &prev, i > 0, 0, metadata[i], NULL, NULL);
+    assert_int_equal(health_now(reg).status, MOOSE_HEALTHY);
+    report(k, &prev, true, 0, metadata[3], NULL, NULL);
+    moose_health h = health_now(reg);
+    assert_int_equal(h.status, MOOSE_DEGRADED);
+    assert_string_equal(reason(&h, MOOSE_HEALTH_BROKER_ERRORS)->message,
+                        "3 broker requests retried or failed in the last 10 s; the latest: c: "
+                        "requests refused by their partition's leader: 3 leader lookups in 3 "
+                        "reports in a row (b:9092/1)");
+    moose__kafka_set_health(k, NULL);
+    health_only_kafka_free(k);
+    moose__metrics_registry_free(reg);
+}
+
+static void retried_requests_in_statistics_are_broker_errors(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = registry();
+    moose__kafka *k = health_only_kafka(reg);
+    moose__kafka_client_totals prev = {0};
+    /* What the client retried before its first report is not news. */
+    report(k, &prev, false, 9, 1, NULL, NULL);
+    report(k, &prev, true, 11, 1, NULL, NULL);
+    assert_int_equal(health_now(reg).status, MOOSE_HEALTHY);
+    report(k, &prev, true, 13, 1, NULL, NULL);
+    moose_health h = health_now(reg);
+    assert_string_equal(reason(&h, MOOSE_HEALTH_BROKER_ERRORS)->message,
+                        "4 broker requests retried or failed in the last 10 s; the latest: c: 2 "
+                        "requests retried, 0 failed, 0 timed out (b:9092/1)");
+    moose__kafka_set_health(k, NULL);
+    health_only_kafka_free(k);
+    moose__metrics_registry_free(reg);
+}
+
+static void a_consumer_back_at_the_start_of_its_join_is_a_refused_join(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = registry();
+    moose__kafka *k = health_only_kafka(reg);
+    moose__kafka_client_totals prev = {0};
+    /* Joining takes a few reports on a healthy cluster: waiting is no failure. */
+    for (int i = 0; i < 5; i++)
+        report(k, &prev, i > 0, 0, 1, "{\"state\": \"up\", \"join_state\": \"wait-join\"}", NULL);
+    /* Nor is a consumer still looking for its coordinator. */
+    report(k, &prev, true, 0, 1, "{\"state\": \"wait-coord\", \"join_state\": \"init\"}", NULL);
+    assert_int_equal(health_now(reg).status, MOOSE_HEALTHY);
+    for (int i = 0; i < 3; i++)
+        report(k, &prev, true, 0, 1, "{\"state\": \"up\", \"join_state\": \"init\"}", NULL);
+    moose_health h = health_now(reg);
+    assert_int_equal(h.nreasons, 1);
+    assert_string_equal(reason(&h, MOOSE_HEALTH_GROUP_JOIN_FAILING)->message,
+                        "3 consumer group joins refused in the last 10 s; the latest: c: not a "
+                        "member of its consumer group: its join was refused, retrying");
+    moose__kafka_set_health(k, NULL);
+    health_only_kafka_free(k);
+    moose__metrics_registry_free(reg);
+}
+
+static void a_partition_without_a_leader_is_seen_at_once(void **state) {
+    (void)state;
+    moose_metrics_registry *reg = registry();
+    moose__kafka *k = health_only_kafka(reg);
+    moose__kafka_client_totals prev = {0};
+    /* Partition -1 is librdkafka's queue for records without a partition yet: never a leader. */
+    report(k, &prev, false, 0, 1, NULL,
+           "\"orders\": {\"partitions\": {\"-1\": {\"partition\": -1, \"leader\": -1}, "
+           "\"0\": {\"partition\": 0, \"leader\": 1}}}");
+    assert_int_equal(health_now(reg).status, MOOSE_HEALTHY);
+    report(k, &prev, true, 0, 1, NULL,
+           "\"orders\": {\"partitions\": {\"0\": {\"partition\": 0, \"leader\": 1}, "
+           "\"1\": {\"partition\": 1, \"leader\": -1}}}");
+    moose_health h = health_now(reg);
+    assert_string_equal(reason(&h, MOOSE_HEALTH_NO_LEADER)->message,
+                        "1 reports of partitions without a leader in the last 10 s; the latest: "
+                        "c: 1 partitions without a leader (orders [1])");
+    moose__kafka_set_health(k, NULL);
+    health_only_kafka_free(k);
+    moose__metrics_registry_free(reg);
+}
+
 /*
  * `APP run` ends by closing the app, which stops the embedded broker its
  * own clients are connected to: librdkafka then says "1/1 brokers are
@@ -245,6 +382,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(slow_round_trips_in_three_seconds_make_a_slow_broker),
         cmocka_unit_test(records_waiting_in_a_producer_are_broker_errors),
         cmocka_unit_test(thresholds_turn_the_checks_off_or_are_refused),
+        cmocka_unit_test(start_up_metadata_requests_are_no_alarm),
+        cmocka_unit_test(leader_lookups_in_three_reports_in_a_row_are_refused_requests),
+        cmocka_unit_test(retried_requests_in_statistics_are_broker_errors),
+        cmocka_unit_test(a_consumer_back_at_the_start_of_its_join_is_a_refused_join),
+        cmocka_unit_test(a_partition_without_a_leader_is_seen_at_once),
         cmocka_unit_test(closing_the_app_raises_no_broker_alarm),
     };
     if (argc > 1)
