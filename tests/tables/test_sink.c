@@ -115,6 +115,9 @@ static bool all_handled(const moose__sink_stats *st, int64_t n) {
 static bool stored_at_least(const moose__sink_stats *st, int64_t n) {
     return (int64_t)st->rows_stored >= n && !st->table_down;
 }
+static bool fetched_at_least(const moose__sink_stats *st, int64_t n) {
+    return (int64_t)st->records_in >= n;
+}
 static bool down_and_retrying(const moose__sink_stats *st, int64_t retries) {
     return st->table_down && (int64_t)st->retries >= retries;
 }
@@ -312,7 +315,8 @@ static void test_batches_end_at_half_the_backpressure_window(void **state) {
         fail_msg("%s", err);
     moose__sink_stats st = wait_for(sink, stored_at_least, 20000, "a batch ended by the window");
     assert_true(st.rows_stored < 45000);
-    /* Stopping delivers the rest. */
+    /* Stopping delivers the rest, once it is fetched. */
+    wait_for(sink, fetched_at_least, 45000, "every record fetched");
     moose__sink_stop(sink);
     assert_int_equal(committed_total("windowapp.table.readings", "readings-window", 2), 45000);
 }
