@@ -1,53 +1,15 @@
 #include "table_values.h"
 
 #include "moose/codec.h"
+#include "moose/json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void moose__tbuf_init(moose__tbuf *buf) {
-    buf->data = NULL;
-    buf->len = buf->cap = 0;
-    buf->failed = false;
-}
-
-void moose__tbuf_free(moose__tbuf *buf) {
-    free(buf->data);
-    moose__tbuf_init(buf);
-}
-
-bool moose__tbuf_grow(moose__tbuf *buf, size_t more) {
-    if (buf->failed)
-        return false;
-    size_t want = buf->len + more + 1; /* room for moose__tbuf_cstr's '\0' */
-    if (want < buf->len) {
-        buf->failed = true;
-        return false;
-    }
-    size_t cap = buf->cap ? buf->cap : 256;
-    while (cap < want)
-        cap *= 2;
-    char *data = realloc(buf->data, cap);
-    if (!data) {
-        buf->failed = true;
-        return false;
-    }
-    buf->data = data;
-    buf->cap = cap;
-    return true;
-}
-
-void moose__tbuf_put(moose__tbuf *buf, const void *data, size_t n) {
-    if (!moose__tbuf_reserve(buf, n + 1))
-        return;
-    memcpy(buf->data + buf->len, data, n);
-    buf->len += n;
-}
-
 void moose__tbuf_puts(moose__tbuf *buf, const char *s) {
-    moose__tbuf_put(buf, s, strlen(s));
+    moose_buf_append(buf, s, strlen(s));
 }
 
 const char *moose__tbuf_cstr(moose__tbuf *buf) {
@@ -248,45 +210,7 @@ bool moose__field_present(const moose_field_desc *field, const void *rec) {
 }
 
 void moose__json_string(moose__tbuf *buf, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX. */
-    if (!moose__tbuf_reserve(buf, n * 6 + 3))
-        return;
-    char *p = buf->data + buf->len;
-    *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = (char)c;
-            continue;
-        }
-        *p++ = '\\';
-        switch (c) {
-        case '"':
-            *p++ = '"';
-            break;
-        case '\\':
-            *p++ = '\\';
-            break;
-        case '\n':
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = 'r';
-            break;
-        case '\t':
-            *p++ = 't';
-            break;
-        default:
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    *p++ = '"';
-    buf->len = (size_t)(p - buf->data);
+    moose_json_write_str(buf, (moose_str){s, n});
 }
 
 static void json_scalar(moose__tbuf *buf, const moose_field_desc *field, const void *value) {

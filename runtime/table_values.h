@@ -1,9 +1,10 @@
 /*
- * How the table layer turns a field of a decoded record into text: a small
- * growable buffer of its own, fixed-format dates and times, and JSON for the
- * values a table stores as text (arrays and nested models in SQLite) or sends
- * as JSONEachRow (ClickHouse). Walks the model's descriptor, so it needs no
- * per-model code.
+ * How the table layer turns a field of a decoded record into text:
+ * fixed-format dates and times, and JSON for the values a table stores as
+ * text (arrays and nested models in SQLite) or sends as JSONEachRow
+ * (ClickHouse). Walks the model's descriptor, so it needs no per-model code.
+ * Text goes into the codec's growable buffer (moose_buf) and strings are
+ * escaped by the codec's JSON writer: one copy of each in the runtime.
  */
 #ifndef MOOSE__TABLE_VALUES_H
 #define MOOSE__TABLE_VALUES_H
@@ -11,27 +12,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "moose/codec.h"
 #include "moose/schema.h"
 
-typedef struct moose__tbuf {
-    char *data;
-    size_t len, cap;
-    bool failed; /* an allocation failed: the contents are incomplete */
-} moose__tbuf;
+/* The table layer's text buffer is the codec's; these names read better at its call sites. */
+typedef moose_buf moose__tbuf;
 
-void moose__tbuf_init(moose__tbuf *buf);
-void moose__tbuf_free(moose__tbuf *buf);
+static inline void moose__tbuf_init(moose__tbuf *buf) {
+    moose_buf_init(buf);
+}
+static inline void moose__tbuf_free(moose__tbuf *buf) {
+    moose_buf_free(buf);
+}
 static inline void moose__tbuf_reset(moose__tbuf *buf) {
-    buf->len = 0;
-    buf->failed = false;
+    moose_buf_reset(buf);
 }
-/* False (and failed set) when memory runs out. */
-bool moose__tbuf_grow(moose__tbuf *buf, size_t more);
+/* False (and failed set) when memory runs out. Inline when there is room: rows are written a
+ * few bytes at a time. */
 static inline bool moose__tbuf_reserve(moose__tbuf *buf, size_t more) {
-    return buf->cap - buf->len >= more || moose__tbuf_grow(buf, more);
+    return buf->cap - buf->len >= more || moose_buf_reserve(buf, more);
 }
-void moose__tbuf_put(moose__tbuf *buf, const void *data, size_t n);
+static inline void moose__tbuf_put(moose__tbuf *buf, const void *data, size_t n) {
+    if (n && moose__tbuf_reserve(buf, n)) {
+        memcpy(buf->data + buf->len, data, n);
+        buf->len += n;
+    }
+}
 void moose__tbuf_puts(moose__tbuf *buf, const char *s);
 /* A '\0' after the contents, not counted in len. */
 const char *moose__tbuf_cstr(moose__tbuf *buf);
@@ -61,7 +69,7 @@ uint64_t moose__field_uint(const moose_field_desc *field, const void *value);
 /* Whether an optional field is set in REC (always true for required fields). */
 bool moose__field_present(const moose_field_desc *field, const void *rec);
 
-/* Appends S as a JSON string literal (quotes and escapes). */
+/* Appends S as a JSON string literal (quotes and escapes: the codec's moose_json_write_str). */
 void moose__json_string(moose__tbuf *buf, const char *s, size_t n);
 
 /*
