@@ -60,8 +60,10 @@ starts, one transaction per 100k rows, same pragmas): the table alone, no Kafka,
 $table
 
 Target: at least 200 000 records/s sustained. Best round: $best records/s: **$verdict**. The
-best round's CPU, $best_cpu µs/record, would allow at most $cpu_bound records/s on $(nproc)
-fully free cores.
+lowest CPU of the rounds, $best_cpu µs/record, would allow at most $cpu_bound records/s on
+$(nproc) fully free cores: beyond CPU, the pipeline waits on the embedded broker's
+back-pressure (writers hold at most 2 MiB a partition beyond the slowest reader's commit,
+so each stage's commit round trips pace the one before it).
 <!-- pipeline-sqlite:end -->
 MD
 )
