@@ -22,7 +22,7 @@
  * a feeder thread writes them while the transform runs, held back by its
  * commits, and the resident set size is sampled along the way.
  *
- *   bench_pipeline [--records N] [--only raw|moose] [--moose-first] [--rss]
+ *   bench_pipeline [--records N] [--only raw|moose] [--moose-first] [--rss] [-X key=value]...
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -395,6 +395,12 @@ int main(int argc, char **argv) {
     long n = 2000000;
     const char *only = NULL;
     bool rss = false, moose_first = false;
+    /* Fed mode: readers may fall up to ~40k records (2 MiB) behind in a partition, under the
+     * broker's 5 MiB. -X adds librdkafka properties, for both stages alike. */
+    enum { MAX_PROPS = 32 };
+    const char *props[MAX_PROPS + 3] = {"moose.backpressure.max.records=40000",
+                                        "moose.backpressure.max.bytes=2097152"};
+    int nprops = 2;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
             n = atol(argv[++i]);
@@ -404,16 +410,14 @@ int main(int argc, char **argv) {
             moose_first = true;
         else if (strcmp(argv[i], "--rss") == 0)
             rss = true;
+        else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc && nprops < MAX_PROPS + 2)
+            props[nprops++] = argv[++i];
         else {
             fprintf(stderr, "usage: bench_pipeline [--records N] [--only raw|moose] "
-                            "[--moose-first] [--rss]\n");
+                            "[--moose-first] [--rss] [-X key=value]...\n");
             return 2;
         }
     }
-    /* Fed mode: readers may fall up to ~40k records (2 MiB) behind in a partition, under the
-     * broker's 5 MiB. */
-    static const char *const props[] = {"moose.backpressure.max.records=40000",
-                                        "moose.backpressure.max.bytes=2097152", NULL};
     /* BENCH_LOG=debug shows the groups' assignments and commits. */
     const char *log_level = getenv("BENCH_LOG") ? getenv("BENCH_LOG") : "warn";
     moose_config cfg = {.brokers = "embedded", .log_level = log_level, .kafka_props = props};
