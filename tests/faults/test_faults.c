@@ -347,6 +347,17 @@ static void run_fault(const fault *f) {
     faults_sleep_ms(500);
     char why[512] = "";
     if (!faults_table_exact(p->db, ORDERS, why, sizeof why)) {
+        /* Whether the deliveries topic holds them (the sink skipped) or not (never appended). */
+        int64_t in_topic = 0;
+        for (int32_t part = 0; part < (int32_t)deliveries_stream.parallelism; part++) {
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_query_watermark_offsets(moose__producer_handle(p->app->producer),
+                                                 deliveries_stream.topic, part, &lo, &hi,
+                                                 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                in_topic += hi - lo;
+        }
+        printf("# %s: the %s topic holds %lld records\n", f->name, deliveries_stream.topic,
+               (long long)in_topic);
         moose_metrics t, k;
         moose_transform_metrics(p->app, deliver_transform.name, &t);
         moose_sink_metrics(p->app, DeliveryTable_table.name, &k);
