@@ -317,6 +317,16 @@ int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded 
     }
     snprintf(e->bootstrap, sizeof(e->bootstrap), "%s",
              rd_kafka_mock_cluster_bootstraps(e->mcluster));
+    /*
+     * Once published, other processes have topics made through KAFKA on the
+     * control thread: KAFKA must know its broker before that thread starts.
+     */
+    if (!(kafka->bootstrap = strdup(e->bootstrap))) {
+        snprintf(errstr, errstr_size, "out of memory starting the embedded broker");
+        rc = MOOSE_ENOMEM;
+        goto fail;
+    }
+    *out = e;
     if ((rc = start_control(e, errstr, errstr_size)))
         goto fail;
     if ((rc = publish(e, dir, errstr, errstr_size)))
@@ -324,10 +334,14 @@ int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded 
     moose__log(MOOSE__LOG_INFO, "broker", NULL,
                "embedded broker started bootstrap=%s pid=%ld dir=%s", e->bootstrap, (long)getpid(),
                dir);
-    *out = e;
     return 0;
 fail:
     moose__embedded_stop(e);
+    if (*out == e) {
+        *out = NULL;
+        free(kafka->bootstrap);
+        kafka->bootstrap = NULL;
+    }
     return rc;
 }
 

@@ -265,12 +265,7 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
             goto fail;
         }
         rc = moose__embedded_start(k, k->dir, &k->owned, errstr, errstr_size);
-        if (rc == 0) {
-            if (!(k->bootstrap = strdup(moose__embedded_bootstrap(k->owned)))) {
-                rc = MOOSE_ENOMEM;
-                snprintf(errstr, errstr_size, "out of memory opening the Kafka connection");
-                goto fail;
-            }
+        if (rc == 0) { /* it set k->bootstrap before anyone could ask for it */
             *out = k;
             return 0;
         }

@@ -57,7 +57,8 @@ int moose__embedded_find(const char *dir, char **bootstrap, char **control, long
  * Starts a mock cluster in this process and publishes it in DIR. When
  * another process published one first, returns MOOSE_ECLOSED (the caller
  * then uses that one). The control socket creates topics for other processes
- * through KAFKA (moose__kafka_ensure_topic).
+ * through KAFKA (moose__kafka_ensure_topic), so KAFKA's bootstrap and *OUT are
+ * set before it starts (and cleared again on failure).
  */
 int moose__embedded_start(moose__kafka *kafka, const char *dir, moose__embedded **out, char *errstr,
                           size_t errstr_size);
