@@ -215,6 +215,17 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
      */
     if (moose__kafka_embedded(kafka) && !moose__kafka_user_set(kafka, "message.timeout.ms"))
         rd_kafka_conf_set(conf, "message.timeout.ms", "30000", why, sizeof(why));
+    /*
+     * The embedded broker (librdkafka's mock cluster) does not check an
+     * idempotent producer's sequence numbers: a produce request sent behind
+     * one it refused with a retriable error (NOT_ENOUGH_REPLICAS) is stored,
+     * and librdkafka then takes the refused records as implicitly
+     * acknowledged (no error, offset -1) though they were never stored. With
+     * one request in flight nothing overtakes a refused request.
+     */
+    if (moose__kafka_embedded(kafka) &&
+        !moose__kafka_user_set(kafka, "max.in.flight.requests.per.connection"))
+        rd_kafka_conf_set(conf, "max.in.flight.requests.per.connection", "1", why, sizeof(why));
     if (!moose__kafka_user_set(kafka, "message.max.bytes")) {
         char limit[32];
         snprintf(limit, sizeof(limit), "%" PRId64, kafka->max_message_bytes);

@@ -563,6 +563,76 @@ static void writes_the_broker_refuses_are_reported_and_only_those_are_missing(vo
     pipeline_close(p);
 }
 
+/* What the broker said of one record sent by refused_request_is_not_overtaken. */
+typedef struct acked {
+    atomic_bool done;
+    int status;
+    int64_t offset;
+} acked;
+
+static void record_acked(int status, int32_t partition, int64_t offset, const char *message,
+                         void *opaque) {
+    (void)partition;
+    (void)message;
+    acked *a = opaque;
+    a->status = status;
+    a->offset = offset;
+    atomic_store(&a->done, true);
+}
+
+/*
+ * The embedded broker does not check an idempotent producer's sequence
+ * numbers: a produce request sent while an earlier one is on its way back
+ * refused (NOT_ENOUGH_REPLICAS, retriable) is stored, and librdkafka then
+ * takes the refused records for acknowledged (no error, offset -1) without
+ * their ever reaching the log. The broker answers slowly here, so a second
+ * and a third request would leave behind the first; every record must still
+ * be acknowledged with an offset and be in the partition.
+ */
+static void refused_request_is_not_overtaken(void **state) {
+    (void)state;
+    enum { N = 3, RTT_MS = 500, GAP_MS = 100 };
+    pipeline *p = &current;
+    pipeline_open(p, "refused_request");
+    moose__producer *prod = p->app->producer;
+    const char *topic = orders_stream.topic;
+    /* Once the producer has its id (a first record, to partition 1), records leave one by one. */
+    acked warm = {.status = -1};
+    atomic_init(&warm.done, false);
+    assert_int_equal(moose__producer_send(prod, topic, 1, "warm", 4, "{}", 2, record_acked, &warm),
+                     0);
+    assert_int_equal(moose__producer_flush(prod, 30000), 0);
+    assert_true(atomic_load(&warm.done));
+    assert_int_equal(warm.status, 0);
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(p->mock, 1, RTT_MS), RD_KAFKA_RESP_ERR_NO_ERROR);
+    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 1);
+    acked a[N];
+    for (int i = 0; i < N; i++) {
+        atomic_init(&a[i].done, false);
+        char key[8];
+        snprintf(key, sizeof key, "r%d", i);
+        int rc = moose__producer_send(prod, topic, 0, key, strlen(key), "{}", 2, record_acked,
+                                      &a[i]);
+        assert_int_equal(rc, 0);
+        faults_sleep_ms(GAP_MS);
+    }
+    assert_int_equal(moose__producer_flush(prod, 30000), 0);
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(p->mock, 1, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int i = 0; i < N; i++) {
+        assert_true(atomic_load(&a[i].done));
+        printf("# record r%d: status %d offset %lld\n", i, a[i].status, (long long)a[i].offset);
+        if (a[i].status != 0 || a[i].offset < 0)
+            fail_msg("record r%d was acknowledged with status %d offset %lld: not stored", i,
+                     a[i].status, (long long)a[i].offset);
+    }
+    int64_t lo = 0, hi = 0;
+    assert_int_equal(rd_kafka_query_watermark_offsets(moose__producer_handle(prod), topic, 0, &lo,
+                                                      &hi, 5000),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(hi - lo, N);
+    pipeline_close(p);
+}
+
 /*
  * A record within max_record_bytes (1 MiB by default) is accepted by
  * validation, so it must also fit through Kafka. Its Key travels twice (as
@@ -605,6 +675,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(partitions_without_leader, close_current),
         cmocka_unit_test_teardown(slow_broker, close_current),
         cmocka_unit_test_teardown(record_within_the_size_limit_is_delivered, close_current),
+        cmocka_unit_test_teardown(refused_request_is_not_overtaken, close_current),
         cmocka_unit_test_teardown(writes_the_broker_refuses_are_reported_and_only_those_are_missing,
                                   close_current),
     };
