@@ -292,9 +292,20 @@ int moose__consumer_poll_batch(moose__consumer *c, int timeout_ms, rd_kafka_mess
  */
 int moose__consumer_commit(moose__consumer *c, const char *topic, int32_t partition,
                            int64_t next_offset, bool sync);
-/* The same for many partitions at once (offsets in .offset). */
+/*
+ * The same for many partitions at once (offsets in .offset). A SYNC commit
+ * waits at most MOOSE__COMMIT_TIMEOUT_MS for the broker's answer.
+ */
 int moose__consumer_commit_list(moose__consumer *c, const rd_kafka_topic_partition_list_t *offsets,
                                 bool sync);
+enum { MOOSE__COMMIT_TIMEOUT_MS = 5000 };
+/*
+ * A synchronous commit that waits at most TIMEOUT_MS for the broker's answer:
+ * MOOSE_ETIMEDOUT (logged) when none came, and the records are read again
+ * by the next owner (at least once). Codes as moose__consumer_commit.
+ */
+int moose__consumer_commit_within(moose__consumer *c,
+                                  const rd_kafka_topic_partition_list_t *offsets, int timeout_ms);
 
 /*
  * What a consumer group may leave uncommitted on one partition before the

@@ -329,17 +329,54 @@ static int map_commit_error(moose__consumer *c, rd_kafka_resp_err_t err) {
     }
 }
 
+/*
+ * librdkafka's synchronous commit waits without a limit, and while the group
+ * coordinator cannot be reached it keeps the commit waiting for one: a
+ * stopping app would hang on a broker that is gone. So the answer is awaited
+ * on a queue of our own, for at most TIMEOUT_MS; an answer that comes later
+ * lands in the destroyed queue and is dropped.
+ */
+int moose__consumer_commit_within(moose__consumer *c,
+                                  const rd_kafka_topic_partition_list_t *offsets, int timeout_ms) {
+    if (!offsets || offsets->cnt == 0)
+        return 0;
+    rd_kafka_queue_t *answers = rd_kafka_queue_new(c->rk);
+    if (!answers)
+        return MOOSE_ENOMEM;
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, offsets, answers, NULL, NULL);
+    if (err) {
+        rd_kafka_queue_destroy(answers);
+        return map_commit_error(c, err);
+    }
+    int rc = 0;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(answers, timeout_ms);
+    if (!ev) {
+        moose__log(MOOSE__LOG_WARN, "consumer", "commit",
+                   "commit not answered within %d ms group=%s (the broker is unreachable): its "
+                   "records will be read again (at least once)",
+                   timeout_ms, c->group);
+        rc = MOOSE_ETIMEDOUT;
+    } else {
+        err = rd_kafka_event_error(ev);
+        const rd_kafka_topic_partition_list_t *taken = rd_kafka_event_topic_partition_list(ev);
+        if (err)
+            rc = map_commit_error(c, err);
+        for (int i = 0; !rc && taken && i < taken->cnt; i++)
+            if (taken->elems[i].err)
+                rc = map_commit_error(c, taken->elems[i].err);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(answers);
+    return rc;
+}
+
 int moose__consumer_commit_list(moose__consumer *c, const rd_kafka_topic_partition_list_t *offsets,
                                 bool sync) {
     if (!offsets || offsets->cnt == 0)
         return 0;
-    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, offsets, sync ? 0 : 1);
-    if (!sync || err)
-        return map_commit_error(c, err);
-    for (int i = 0; i < offsets->cnt; i++)
-        if (offsets->elems[i].err)
-            return map_commit_error(c, offsets->elems[i].err);
-    return 0;
+    if (sync)
+        return moose__consumer_commit_within(c, offsets, MOOSE__COMMIT_TIMEOUT_MS);
+    return map_commit_error(c, rd_kafka_commit(c->rk, offsets, 1));
 }
 
 int moose__consumer_commit(moose__consumer *c, const char *topic, int32_t partition,

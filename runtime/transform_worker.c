@@ -62,6 +62,7 @@ typedef struct worker {
     partq *parts; /* indexed by partition */
     size_t nparts;
     uint64_t last_commit_ms, last_confirm_ms;
+    int last_sync_rc; /* what the last synchronous commit got back */
     /* The common counters of the batch in hand, added to the metrics once per batch: each
      * addition is an atomic operation on memory that readers share. */
     uint64_t in, bytes_in, out, bytes_out, valid, filtered;
@@ -261,8 +262,12 @@ static bool commit(worker *w, bool sync) {
         }
         rd_kafka_topic_partition_list_add(list, topic, (int32_t)i)->offset = p->done_next;
     }
+    if (sync)
+        w->last_sync_rc = 0;
     if (list) {
         int rc = moose__consumer_commit_list(w->consumer, list, sync);
+        if (sync)
+            w->last_sync_rc = rc;
         for (int k = 0; k < list->cnt; k++) {
             partq *p = &w->parts[list->elems[k].partition];
             if (!sync) {
@@ -345,11 +350,23 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
         if (w->parts[part].done_next >= 0)
             hand_over(w->runner, part, w->parts[part].done_next);
     }
-    commit(w, true);
+    /* Leaving after the stop's commit went unanswered: the broker is gone, asking again waits. */
+    bool broker_gone = atomic_load(&w->runner->stop) && w->last_sync_rc == MOOSE_ETIMEDOUT;
+    if (!broker_gone)
+        commit(w, true);
     for (int i = 0; i < parts->cnt; i++) {
         int32_t part = parts->elems[i].partition;
         if (part >= 0 && (size_t)part < w->nparts) {
             partq *p = &w->parts[part];
+            /* Refused during a rebalance is usual (logged as such); unanswered is not. Said
+             * once: a stop that found the broker gone has named the partitions already. */
+            if (p->owned && p->done_next > p->committed_next && !broker_gone &&
+                w->last_sync_rc == MOOSE_ETIMEDOUT)
+                moose__log(MOOSE__LOG_WARN, "transform", NULL,
+                           "revoked without committing transform=%s partition=%" PRId32
+                           " offset=%" PRId64 ": its records after the last commit are processed "
+                           "again (at least once)",
+                           w->runner->desc->name, part, p->done_next);
             p->owned = false;
             p->done_next = p->committed_next = p->sent_next = -1;
         }
@@ -523,7 +540,8 @@ static void *worker_main(void *arg) {
      * commit goes through or the partitions are taken away.
      */
     uint64_t deadline = now_ms() + FINAL_COMMIT_MS;
-    while (!commit(w, true) && now_ms() < deadline) {
+    /* An unanswered commit is not tried again: the broker is gone, and stopping must not wait. */
+    while (!commit(w, true) && w->last_sync_rc != MOOSE_ETIMEDOUT && now_ms() < deadline) {
         rd_kafka_message_t *m = NULL;
         int rc = moose__consumer_poll(w->consumer, POLL_MS, &m);
         if (m)
@@ -540,7 +558,8 @@ static void *worker_main(void *arg) {
         if (w->parts[i].owned && w->parts[i].done_next > w->parts[i].committed_next)
             moose__log(MOOSE__LOG_WARN, "transform", NULL,
                        "stopping without committing transform=%s partition=%zu offset=%" PRId64
-                       ": the next owner reads from the last commit (at least once)",
+                       ": its records after the last commit are processed again on restart or by "
+                       "the next owner (at least once)",
                        r->desc->name, i, w->parts[i].done_next);
     wait_all_committed(r);
     moose__metrics_remove_consumer(r->metrics, moose__consumer_handle(w->consumer));
