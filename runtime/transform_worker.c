@@ -41,6 +41,9 @@ typedef struct slot {
     _Atomic int status;      /* the first failed delivery, or 0 */
     char *fail_message;      /* its words (set by whoever set status) */
     rd_kafka_message_t *msg; /* the input, kept for a dead letter until the slot retires */
+    /* Outputs queued, and their bytes: counted out only when the slot retires acknowledged. */
+    uint32_t outputs;
+    uint64_t out_bytes;
 } slot;
 
 typedef struct partq {
@@ -64,7 +67,8 @@ typedef struct worker {
     uint64_t last_commit_ms, last_confirm_ms;
     int last_sync_rc; /* what the last synchronous commit got back */
     /* The common counters of the batch in hand, added to the metrics once per batch: each
-     * addition is an atomic operation on memory that readers share. */
+     * addition is an atomic operation on memory that readers share. OUT and BYTES_OUT are
+     * the outputs of records retired with every output acknowledged, not merely queued. */
     uint64_t in, bytes_in, out, bytes_out, valid, filtered;
     char name[160];
 } worker;
@@ -229,6 +233,9 @@ static size_t reap(worker *w, partq *p) {
             dead_letter(w, s, s->msg, MOOSE__DLQ_DELIVERY_ERROR, reason, NULL, true);
             free(s->fail_message);
             s->fail_message = NULL;
+        } else {
+            w->out += s->outputs;
+            w->bytes_out += s->out_bytes;
         }
         p->done_next = s->offset + 1;
         rd_kafka_message_destroy(s->msg);
@@ -332,6 +339,8 @@ static int64_t handed_over(moose__transform_runner *r, int32_t partition) {
     return next;
 }
 
+static void tally_flush(worker *w);
+
 static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t *parts,
                       void *opaque) {
     (void)c;
@@ -352,6 +361,7 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
     }
     /* Leaving after the stop's commit went unanswered: the broker is gone, asking again waits. */
     bool broker_gone = atomic_load(&w->runner->stop) && w->last_sync_rc == MOOSE_ETIMEDOUT;
+    tally_flush(w); /* the outputs the drain saw acknowledged, before their commit */
     if (!broker_gone)
         commit(w, true);
     for (int i = 0; i < parts->cnt; i++) {
@@ -428,8 +438,8 @@ static void produce_output(worker *w, slot *s, const moose__output *o) {
         atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
         return;
     }
-    w->out++;
-    w->bytes_out += o->value_len;
+    s->outputs++;
+    s->out_bytes += o->value_len;
 }
 
 /* Adds the batch's counters to the metrics. */
@@ -465,6 +475,8 @@ static void process(worker *w, rd_kafka_message_t *msg) {
     s->offset = msg->offset;
     s->msg = msg;
     s->fail_message = NULL;
+    s->outputs = 0;
+    s->out_bytes = 0;
     atomic_store_explicit(&s->status, 0, memory_order_relaxed);
     atomic_store_explicit(&s->pending, 1, memory_order_relaxed);
     p->tail++;
@@ -516,10 +528,10 @@ static void *worker_main(void *arg) {
         }
         for (int i = 0; i < n; i++)
             process(w, batch[i]);
-        tally_flush(w);
         for (size_t i = 0; i < w->nparts; i++)
             if (w->parts[i].owned)
                 reap(w, &w->parts[i]);
+        tally_flush(w);
         uint64_t now = now_ms();
         if (now - w->last_confirm_ms >= CONFIRM_EVERY_MS)
             commit(w, true);
@@ -533,6 +545,7 @@ static void *worker_main(void *arg) {
                        "transform=%s partition=%zu stopped with records still unacknowledged; "
                        "they will be processed again",
                        r->desc->name, i);
+    tally_flush(w);
     /*
      * A commit refused because the group is rebalancing succeeds once the
      * rebalance is over, and that needs this consumer to poll: poll (handing

@@ -634,6 +634,41 @@ static void refused_request_is_not_overtaken(void **state) {
 }
 
 /*
+ * The transform counts an output out once the broker acknowledged it, not
+ * when it was queued: an output the broker refuses for good sends its input
+ * to the dead letter queue and is not counted out, so in = out + filtered +
+ * dlq says what reached the topic.
+ */
+static void refused_output_is_not_counted_out(void **state) {
+    (void)state;
+    pipeline *p = &current;
+    pipeline_open(p, "refused_output");
+    moose_errors errs;
+    moose_errors_init(&errs);
+    Order o = {{"k0", 2}, 1};
+    assert_int_equal(orders_write(p->app, &o, &errs), 0);
+    moose_errors_free(&errs);
+    /* The next produce request is the transform's output: nothing else produces before it. */
+    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD, 1);
+    pipeline_start(p);
+    moose_metrics t;
+    int64_t deadline = faults_now_ms() + DELIVERY_TIMEOUT_MS;
+    do {
+        faults_sleep_ms(100);
+        assert_int_equal(moose_transform_metrics(p->app, deliver_transform.name, &t), 0);
+    } while (t.dlq < 1 && faults_now_ms() < deadline);
+    printf("# transform %s: in %llu out %llu filtered %llu dlq %llu\n", deliver_transform.name,
+           (unsigned long long)t.records_in, (unsigned long long)t.records_out,
+           (unsigned long long)t.filtered, (unsigned long long)t.dlq);
+    assert_int_equal(t.records_in, 1);
+    assert_int_equal(t.dlq, 1);
+    assert_int_equal(t.records_out, 0);
+    assert_int_equal(t.bytes_out, 0);
+    assert_int_equal(faults_table_count(p->db), 0);
+    pipeline_close(p);
+}
+
+/*
  * A record within max_record_bytes (1 MiB by default) is accepted by
  * validation, so it must also fit through Kafka. Its Key travels twice (as
  * the message key and inside the value), so a 600 kB Key makes a 1.2 MB
@@ -676,6 +711,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(slow_broker, close_current),
         cmocka_unit_test_teardown(record_within_the_size_limit_is_delivered, close_current),
         cmocka_unit_test_teardown(refused_request_is_not_overtaken, close_current),
+        cmocka_unit_test_teardown(refused_output_is_not_counted_out, close_current),
         cmocka_unit_test_teardown(writes_the_broker_refuses_are_reported_and_only_those_are_missing,
                                   close_current),
     };
