@@ -299,6 +299,8 @@ int moose__consumer_commit(moose__consumer *c, const char *topic, int32_t partit
 int moose__consumer_commit_list(moose__consumer *c, const rd_kafka_topic_partition_list_t *offsets,
                                 bool sync);
 enum { MOOSE__COMMIT_TIMEOUT_MS = 5000 };
+/* How long moose__consumer_close waits to leave the group before it gives up. */
+enum { MOOSE__CLOSE_TIMEOUT_MS = 10000 };
 /*
  * A synchronous commit that waits at most TIMEOUT_MS for the broker's answer:
  * MOOSE_ETIMEDOUT (logged) when none came, and the records are read again

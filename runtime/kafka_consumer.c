@@ -417,9 +417,35 @@ void moose__consumer_close(moose__consumer *c) {
     if (!c)
         return;
     atomic_store(&c->closed, 1);
-    /* Leaving the group runs the revoke callback, so the owner commits what it finished. */
-    rd_kafka_consumer_close(c->rk);
-    rd_kafka_destroy(c->rk);
+    /*
+     * Leaving the group runs the revoke callback, so the owner commits what it
+     * finished. librdkafka's close also waits for every commit sent to leave,
+     * and while the coordinator cannot be reached it retries one without end:
+     * so the close is served here for at most MOOSE__CLOSE_TIMEOUT_MS, and a
+     * consumer that could not leave is destroyed without leaving (the group
+     * gives its partitions away after its session timeout).
+     */
+    rd_kafka_queue_t *events = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = events ? rd_kafka_consumer_close_queue(c->rk, events) : NULL;
+    bool closed = false;
+    if (events && !error) {
+        int64_t deadline = moose__kafka_now_ms() + MOOSE__CLOSE_TIMEOUT_MS;
+        while (!(closed = rd_kafka_consumer_closed(c->rk)) && moose__kafka_now_ms() < deadline)
+            rd_kafka_queue_poll_callback(events, 100);
+    }
+    if (error)
+        rd_kafka_error_destroy(error);
+    if (events)
+        rd_kafka_queue_destroy(events);
+    if (closed) {
+        rd_kafka_destroy(c->rk);
+    } else {
+        moose__log(MOOSE__LOG_WARN, "consumer", NULL,
+                   "consumer %s of group %s did not leave the group within %d ms (the broker is "
+                   "unreachable): closed without leaving",
+                   c->name, c->group, MOOSE__CLOSE_TIMEOUT_MS);
+        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
     for (size_t i = 0; i < c->nexp; i++)
         free(c->exp[i].topic);
     free(c->exp);
