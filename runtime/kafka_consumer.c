@@ -430,8 +430,21 @@ void moose__consumer_close(moose__consumer *c) {
     bool closed = false;
     if (events && !error) {
         int64_t deadline = moose__kafka_now_ms() + MOOSE__CLOSE_TIMEOUT_MS;
-        while (!(closed = rd_kafka_consumer_closed(c->rk)) && moose__kafka_now_ms() < deadline)
-            rd_kafka_queue_poll_callback(events, 100);
+        /*
+         * Served as events, as librdkafka's own close does: the queue may also
+         * hold ops no callback takes (a consumer error, say), which
+         * rd_kafka_queue_poll_callback() cannot hand back and aborts on. A
+         * rebalance comes back as an event, so the revoke runs here.
+         */
+        while (!(closed = rd_kafka_consumer_closed(c->rk)) && moose__kafka_now_ms() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(events, 100);
+            if (!ev)
+                continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(c->rk, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), c);
+            rd_kafka_event_destroy(ev);
+        }
     }
     if (error)
         rd_kafka_error_destroy(error);
