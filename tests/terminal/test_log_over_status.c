@@ -24,34 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char output[1 << 20];
-static size_t output_len;
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Reads FD into OUTPUT until NEEDLE appears after FROM (true), or the end, or LIMIT_MS. */
-static bool read_until(int fd, const char *needle, size_t from, int limit_ms) {
-    uint64_t deadline = now_ms() + (uint64_t)limit_ms;
-    for (;;) {
-        if (needle && output_len > from && strstr(output + from, needle))
-            return true;
-        uint64_t now = now_ms();
-        if (now >= deadline || output_len >= sizeof output - 1)
-            return false;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)(deadline - now)) <= 0)
-            continue;
-        ssize_t n = read(fd, output + output_len, sizeof output - 1 - output_len);
-        if (n <= 0)
-            return false; /* a pty's master reads EIO once the other side is closed */
-        output_len += (size_t)n;
-        output[output_len] = '\0';
-    }
-}
+#include "../observability/pty_output.h"
 
 /* The output with its terminal codes spelled out, for a failure message. */
 static const char *visible(const char *s, size_t len) {
