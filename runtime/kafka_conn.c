@@ -185,6 +185,7 @@ int moose__kafka_open(const moose__kafka_opts *opts, moose__kafka **out, char *e
     pthread_mutex_init(&k->lock, NULL);
     pthread_mutex_init(&k->topics_lock, NULL);
     pthread_mutex_init(&k->health_lock, NULL);
+    pthread_mutex_init(&k->commit_listeners_lock, NULL);
     k->bp_max_bytes = 2 * 1024 * 1024;
     k->bp_max_records = 40000;
     k->bp_timeout_ms = 0;
@@ -302,7 +303,49 @@ void moose__kafka_close(moose__kafka *k) {
     pthread_mutex_destroy(&k->lock);
     pthread_mutex_destroy(&k->topics_lock);
     pthread_mutex_destroy(&k->health_lock);
+    pthread_mutex_destroy(&k->commit_listeners_lock);
+    free(k->commit_listeners);
     free(k);
+}
+
+int moose__kafka_listen_commits(moose__kafka *k, struct moose__producer *p) {
+    int rc = 0;
+    pthread_mutex_lock(&k->commit_listeners_lock);
+    bool known = false;
+    for (size_t i = 0; i < k->ncommit_listeners && !known; i++)
+        known = k->commit_listeners[i] == p;
+    if (!known) {
+        struct moose__producer **grown = realloc(
+            k->commit_listeners, (k->ncommit_listeners + 1) * sizeof *k->commit_listeners);
+        if (grown) {
+            k->commit_listeners = grown;
+            k->commit_listeners[k->ncommit_listeners++] = p;
+        } else {
+            rc = MOOSE_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&k->commit_listeners_lock);
+    return rc;
+}
+
+void moose__kafka_unlisten_commits(moose__kafka *k, struct moose__producer *p) {
+    pthread_mutex_lock(&k->commit_listeners_lock);
+    for (size_t i = 0; i < k->ncommit_listeners; i++) {
+        if (k->commit_listeners[i] == p) {
+            k->commit_listeners[i] = k->commit_listeners[--k->ncommit_listeners];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&k->commit_listeners_lock);
+}
+
+void moose__kafka_commits_seen(moose__kafka *k, const char *group,
+                               const rd_kafka_topic_partition_list_t *offsets) {
+    /* Held while calling: a producer that unlistens waits until no call is running. */
+    pthread_mutex_lock(&k->commit_listeners_lock);
+    for (size_t i = 0; i < k->ncommit_listeners; i++)
+        moose__producer_saw_commits(k->commit_listeners[i], group, offsets);
+    pthread_mutex_unlock(&k->commit_listeners_lock);
 }
 
 bool moose__kafka_user_set(const moose__kafka *k, const char *name) {

@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "kafka_internal.h"
+
+/* How long a fetch may wait for data at the embedded broker (see moose__consumer_new). */
+#define MOOSE__EMBEDDED_FETCH_WAIT_MS "10"
 #include "log.h"
 
 typedef struct expect {
@@ -176,6 +179,16 @@ moose__consumer *moose__consumer_new(moose__kafka *kafka, const moose__consumer_
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
+    /*
+     * The embedded broker answers a fetch that finds nothing only after the
+     * whole fetch.wait.max.ms (500 ms by default): it does not cut the wait
+     * short when data arrives. A reader that has caught up would then sit out
+     * half a second per fetch while its writers wait on it (back-pressure), so
+     * in embedded mode a fetch waits at most MOOSE__EMBEDDED_FETCH_WAIT_MS.
+     */
+    if (kafka->embedded && !moose__kafka_user_set(kafka, "fetch.wait.max.ms"))
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", MOOSE__EMBEDDED_FETCH_WAIT_MS, why,
+                          sizeof(why));
     /* earliest for a new group, unless the user chose another policy with -X. */
     if (!moose__kafka_user_set(kafka, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", why, sizeof(why));

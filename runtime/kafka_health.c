@@ -70,6 +70,7 @@ typedef struct client {
     moose__kafka *kafka;
     moose__kafka_client_totals prev;
     bool seen; /* PREV holds a first statistics */
+    char group[256]; /* group.id of a consumer, "" for other clients */
     struct client *next;
 } client;
 
@@ -337,6 +338,16 @@ void moose__kafka_judge_metadata(rd_kafka_t *rk, const struct rd_kafka_metadata 
 static rd_kafka_resp_err_t on_commit(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *offsets,
                                      rd_kafka_resp_err_t err, void *ic_opaque) {
     moose__kafka *k = ic_opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets && k->embedded) {
+        char group[sizeof ((client *)0)->group] = "";
+        pthread_mutex_lock(&clients_lock);
+        client *c = client_find_locked(rk);
+        if (c)
+            memcpy(group, c->group, sizeof group);
+        pthread_mutex_unlock(&clients_lock);
+        if (group[0])
+            moose__kafka_commits_seen(k, group, offsets);
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets)
         for (int i = 0; i < offsets->cnt && !err; i++)
             err = offsets->elems[i].err;
@@ -412,7 +423,6 @@ static rd_kafka_resp_err_t on_destroy(rd_kafka_t *rk, void *ic_opaque) {
 
 static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *ic_opaque,
                                   char *errstr, size_t errstr_size) {
-    (void)conf;
     client *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(errstr, errstr_size, "out of memory registering a Kafka client");
@@ -420,6 +430,9 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, v
     }
     c->rk = rk;
     c->kafka = ic_opaque;
+    size_t group_size = sizeof c->group;
+    if (rd_kafka_conf_get(conf, "group.id", c->group, &group_size) != RD_KAFKA_CONF_OK)
+        c->group[0] = '\0';
     pthread_mutex_lock(&clients_lock);
     c->next = clients;
     clients = c;

@@ -41,7 +41,29 @@ struct moose__kafka {
     pthread_mutex_t health_lock; /* held while HEALTH is used, so clearing it waits */
     struct moose_metrics_registry *health;
     _Atomic bool closing; /* the app is closing its own connections: no alarm */
+
+    /*
+     * Producers told at once of this process's successful offset commits, so
+     * a writer held back by back-pressure goes on as soon as a reader in the
+     * same process commits, not at its next OffsetFetch (kafka_producer.c).
+     */
+    pthread_mutex_t commit_listeners_lock;
+    struct moose__producer **commit_listeners;
+    size_t ncommit_listeners;
 };
+
+/* ---- commits seen in this process (kafka_conn.c, kafka_producer.c) ---- */
+
+/* Adds P to the producers told of commits (idempotent); 0 or MOOSE_ENOMEM. */
+int moose__kafka_listen_commits(moose__kafka *k, struct moose__producer *p);
+/* Removes P; once this returns P is not called again. */
+void moose__kafka_unlisten_commits(moose__kafka *k, struct moose__producer *p);
+/* Tells every listening producer that GROUP committed OFFSETS (entries with .err set are skipped). */
+void moose__kafka_commits_seen(moose__kafka *k, const char *group,
+                               const rd_kafka_topic_partition_list_t *offsets);
+/* One producer's share of moose__kafka_commits_seen (kafka_producer.c). */
+void moose__producer_saw_commits(struct moose__producer *p, const char *group,
+                                 const rd_kafka_topic_partition_list_t *offsets);
 
 /* ---- embedded broker (embedded_broker.c) ---- */
 

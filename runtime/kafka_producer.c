@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ typedef struct prod_topic {
     char **groups;
     rd_kafka_t **group_rk; /* committed-offset readers, one per group */
     size_t ngroups;
+    /* Each group's committed offset as far as we know, [group * nparts + partition]. */
+    int64_t *group_committed;
     bp_partition *parts;
     int64_t last_refresh_ms;
     struct prod_topic *next;
@@ -121,6 +124,65 @@ static void ring_trim(bp_partition *bp) {
     }
 }
 
+/*
+ * Moves partition I of T on to the slowest group's committed offset, as far
+ * as we know it (p->lock held). Offsets only grow here: what a group has
+ * committed stays done.
+ */
+static void bp_settle(prod_topic *t, int32_t i) {
+    bp_partition *bp = &t->parts[i];
+    int64_t slowest = INT64_MAX;
+    size_t who = 0;
+    for (size_t g = 0; g < t->ngroups; g++) {
+        int64_t off = t->group_committed[g * (size_t)t->nparts + (size_t)i];
+        if (off < slowest) {
+            slowest = off;
+            who = g;
+        }
+    }
+    if (slowest == INT64_MAX)
+        return;
+    if (slowest > bp->committed)
+        bp->committed = slowest;
+    bp->slowest = t->groups[who];
+    ring_trim(bp);
+}
+
+static prod_topic *topic_find(moose__producer *p, const char *name) {
+    for (prod_topic *t = atomic_load(&p->topics); t; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+void moose__producer_saw_commits(moose__producer *p, const char *group,
+                                 const rd_kafka_topic_partition_list_t *offsets) {
+    bool moved = false;
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+        if (tp->err || tp->offset < 0)
+            continue;
+        prod_topic *t = topic_find(p, tp->topic);
+        if (!t || !atomic_load(&t->watched) || tp->partition < 0 || tp->partition >= t->nparts)
+            continue;
+        for (size_t g = 0; g < t->ngroups; g++) {
+            if (strcmp(t->groups[g], group) != 0)
+                continue;
+            int64_t *at = &t->group_committed[g * (size_t)t->nparts + (size_t)tp->partition];
+            if (tp->offset > *at) {
+                *at = tp->offset;
+                int64_t before = t->parts[tp->partition].committed;
+                bp_settle(t, tp->partition);
+                moved |= t->parts[tp->partition].committed > before;
+            }
+        }
+    }
+    if (moved)
+        pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
 /* ---- delivery ---- */
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -182,6 +244,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static void *poller_main(void *arg) {
     moose__producer *p = arg;
+    /* Named in top -H and perf, so delivery reports are told apart from the writers. */
+    prctl(PR_SET_NAME, "moose:delivery", 0, 0, 0);
     while (!p->stop)
         rd_kafka_poll(p->rk, 100);
     return NULL;
@@ -263,13 +327,6 @@ rd_kafka_t *moose__producer_handle(moose__producer *p) {
     return p->rk;
 }
 
-static prod_topic *topic_find(moose__producer *p, const char *name) {
-    for (prod_topic *t = atomic_load(&p->topics); t; t = t->next)
-        if (strcmp(t->name, name) == 0)
-            return t;
-    return NULL;
-}
-
 /* The topic's state, created on first use. Called with p->lock held. */
 static prod_topic *topic_get(moose__producer *p, const char *name) {
     prod_topic *t = topic_find(p, name);
@@ -338,14 +395,26 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
         rd_kafka_t **nr = realloc(t->group_rk, (t->ngroups + ngroups) * sizeof(rd_kafka_t *));
         if (nr)
             t->group_rk = nr;
-        if (!t->parts || !ng || !nr) {
+        size_t cells = (t->ngroups + ngroups) * (size_t)t->nparts;
+        int64_t *nc = t->parts ? realloc(t->group_committed, cells * sizeof(int64_t)) : NULL;
+        if (nc)
+            t->group_committed = nc;
+        if (!t->parts || !ng || !nr || !nc) {
             rc = MOOSE_ENOMEM;
         } else {
-            for (size_t i = 0; i < ngroups; i++) {
-                t->groups[t->ngroups] = strdup(groups[i]);
+            for (size_t i = 0; i < ngroups && rc == 0; i++) {
+                if (!(t->groups[t->ngroups] = strdup(groups[i]))) {
+                    rc = MOOSE_ENOMEM;
+                    break;
+                }
+                /* Nothing known yet: 0 until the first OffsetFetch or commit says more. */
+                for (int32_t j = 0; j < t->nparts; j++)
+                    t->group_committed[t->ngroups * (size_t)t->nparts + (size_t)j] = 0;
                 t->group_rk[t->ngroups++] = rks[i];
                 rks[i] = NULL;
             }
+        }
+        if (rc == 0) {
             atomic_store(&t->watched, true);
             t->last_refresh_ms = 0;
         }
@@ -355,6 +424,9 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
         if (rks[i])
             rd_kafka_destroy(rks[i]);
     free(rks);
+    /* Commits made in this process move the window at once (moose__producer_saw_commits). */
+    if (rc == 0)
+        rc = moose__kafka_listen_commits(p->kafka, p);
     return rc;
 }
 
@@ -365,19 +437,20 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
  */
 static void bp_refresh(moose__producer *p, prod_topic *t) {
     int32_t n = t->nparts;
-    int64_t *slowest = malloc((size_t)n * sizeof(int64_t));
-    size_t *who = calloc((size_t)n, sizeof(size_t));
+    pthread_mutex_lock(&p->lock);
+    size_t ngroups = t->ngroups;
+    pthread_mutex_unlock(&p->lock);
+    int64_t *fetched = malloc((ngroups ? ngroups : 1) * (size_t)n * sizeof(int64_t));
     int64_t *low = malloc((size_t)n * sizeof(int64_t));
     int64_t *high = malloc((size_t)n * sizeof(int64_t));
-    if (!slowest || !low || !high || !who)
+    if (!fetched || !low || !high)
         goto out;
     int timeout = p->kafka->admin_timeout_ms;
     for (int32_t i = 0; i < n; i++) {
-        slowest[i] = INT64_MAX;
         low[i] = high[i] = -1;
         rd_kafka_query_watermark_offsets(p->rk, t->name, i, &low[i], &high[i], timeout);
     }
-    for (size_t g = 0; g < t->ngroups; g++) {
+    for (size_t g = 0; g < ngroups; g++) {
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
         for (int32_t i = 0; i < n; i++)
             rd_kafka_topic_partition_list_add(parts, t->name, i);
@@ -387,29 +460,26 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
             /* A group that never committed will start at the log start. */
             if (off < 0)
                 off = low[i] >= 0 ? low[i] : 0;
-            if (off < slowest[i]) {
-                slowest[i] = off;
-                who[i] = g;
-            }
+            fetched[g * (size_t)n + (size_t)i] = off;
         }
         rd_kafka_topic_partition_list_destroy(parts);
     }
     pthread_mutex_lock(&p->lock);
     for (int32_t i = 0; i < n; i++) {
         bp_partition *bp = &t->parts[i];
-        if (slowest[i] != INT64_MAX && slowest[i] > bp->committed)
-            bp->committed = slowest[i];
-        if (slowest[i] != INT64_MAX)
-            bp->slowest = t->groups[who[i]];
+        for (size_t g = 0; g < ngroups; g++) {
+            int64_t *at = &t->group_committed[g * (size_t)n + (size_t)i];
+            if (fetched[g * (size_t)n + (size_t)i] > *at)
+                *at = fetched[g * (size_t)n + (size_t)i];
+        }
         if (high[i] > bp->log_end)
             bp->log_end = high[i];
-        ring_trim(bp);
+        bp_settle(t, i);
     }
     t->last_refresh_ms = moose__kafka_now_ms();
     pthread_mutex_unlock(&p->lock);
 out:
-    free(who);
-    free(slowest);
+    free(fetched);
     free(low);
     free(high);
 }
@@ -671,6 +741,7 @@ int64_t moose__producer_in_flight(const moose__producer *p) {
 void moose__producer_close(moose__producer *p) {
     if (!p)
         return;
+    moose__kafka_unlisten_commits(p->kafka, p);
     if (moose__producer_flush(p, p->kafka->send_timeout_ms) != 0)
         MOOSE__LOG_WARN("producer", "closing with %" PRId64 " records unacknowledged name=%s",
                         moose__producer_in_flight(p), p->name);
@@ -695,6 +766,7 @@ void moose__producer_close(moose__producer *p) {
         }
         free(t->groups);
         free(t->group_rk);
+        free(t->group_committed);
         for (int32_t i = 0; t->parts && i < t->nparts; i++) {
             free(t->parts[i].offs);
             free(t->parts[i].sizes);
