@@ -295,7 +295,21 @@ int moose__consumer_poll_batch(moose__consumer *c, int timeout_ms, rd_kafka_mess
     if (atomic_load(&c->closed))
         return MOOSE_ECLOSED;
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
-    ssize_t n = rd_kafka_consume_batch_queue(q, timeout_ms, msgs, max);
+    /*
+     * librdkafka's batch call waits until the batch is full or the timeout
+     * passes: a reader would sit on a few records waiting for more. Take what
+     * is there; only when nothing is, wait for one record, then take what
+     * came with it.
+     */
+    ssize_t n = rd_kafka_consume_batch_queue(q, 0, msgs, max);
+    if (n == 0 && timeout_ms != 0 && max > 0) {
+        n = rd_kafka_consume_batch_queue(q, timeout_ms, msgs, 1);
+        if (n == 1 && max > 1) {
+            ssize_t more = rd_kafka_consume_batch_queue(q, 0, msgs + 1, max - 1);
+            if (more > 0)
+                n += more;
+        }
+    }
     rd_kafka_queue_destroy(q);
     if (n < 0)
         return MOOSE_ETRANSPORT;
