@@ -490,7 +490,10 @@ static void test_sink_lag_and_stop(void **state) {
     moose__metrics_registry_free(reg);
 }
 
-int main(void) {
+/* An argument runs the one test it names (ctest runs each on its own, side by side). */
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlite),
         cmocka_unit_test(test_app_sinks_and_overrides),
