@@ -27,6 +27,9 @@
 
 /* How often a waiting send refreshes committed offsets, and how often it says it waits. */
 #define BP_REFRESH_MS 50
+
+/* The Java client's partitioner: a key lands where any Kafka client puts it. */
+#define MOOSE__PARTITIONER "murmur2_random"
 #define BP_WARN_EVERY_MS 5000
 
 typedef struct bp_partition {
@@ -268,7 +271,7 @@ moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char
     char why[512];
     if (rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof(why)) ||
         rd_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) ||
-        rd_kafka_conf_set(conf, "partitioner", "murmur2_random", why, sizeof(why))) {
+        rd_kafka_conf_set(conf, "partitioner", MOOSE__PARTITIONER, why, sizeof(why))) {
         snprintf(errstr, errstr_size, "cannot configure the producer: %s", why);
         rd_kafka_conf_destroy(conf);
         goto fail;
@@ -337,7 +340,18 @@ static prod_topic *topic_get(moose__producer *p, const char *name) {
         free(t);
         return NULL;
     }
-    rd_kafka_topic_conf_t *tconf = rd_kafka_topic_conf_new();
+    /*
+     * A copy of the producer's default topic configuration: a fresh one would
+     * replace it, losing the murmur2 partitioner (keys would be spread by
+     * librdkafka's CRC32 default, not where the Java client puts them),
+     * message.timeout.ms and any topic property given with -X.
+     */
+    rd_kafka_topic_conf_t *tconf = rd_kafka_default_topic_conf_dup(p->rk);
+    if (!tconf) {
+        free(t->name);
+        free(t);
+        return NULL;
+    }
     rd_kafka_topic_conf_set_opaque(tconf, t);
     if (!(t->rkt = rd_kafka_topic_new(p->rk, name, tconf))) {
         free(t->name);
