@@ -164,6 +164,7 @@ moose_app *moose__app_open(const moose_app_desc *desc, const moose_config *cfg,
     app->producer = moose__producer_new(app->kafka, "write", errstr, errstr_size);
     if (!app->producer)
         goto fail;
+    moose__producer_share_cb(app->producer, moose__write_async_delivered);
     if (moose__app_watch_readers(app, app->producer, NULL, errstr, errstr_size) != 0)
         goto fail;
     /* Health says broker_down only if someone asks the broker: the sampler does, every 5 s. */

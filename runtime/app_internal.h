@@ -42,6 +42,13 @@ moose_app *moose__app_open(const moose_app_desc *desc, const moose_config *cfg,
                            moose__embedded_mode mode, const char *prog, char *errstr,
                            size_t errstr_size);
 
+/*
+ * The delivery report of moose_write_async() (write.c): the app's producer
+ * shares it, so an asynchronous write allocates its report once, not twice.
+ */
+void moose__write_async_delivered(int status, int32_t partition, int64_t offset,
+                                  const char *message, void *opaque);
+
 /* The index of STREAM in the app's descriptor, or -1 when it is not one of its streams. */
 int moose__app_stream_index(const moose_app *app, const moose_stream_desc *stream);
 

@@ -127,6 +127,15 @@ static void ring_trim(bp_partition *bp) {
     }
 }
 
+/* Records and bytes partition BP holds beyond the slowest reader, ours in flight included. */
+static void bp_ahead(const bp_partition *bp, int64_t *records, int64_t *bytes) {
+    int64_t delivered = bp->log_end - bp->committed;
+    if (delivered < 0)
+        delivered = 0;
+    *records = delivered + bp->pending_records;
+    *bytes = bp->ring_bytes + bp->pending_bytes;
+}
+
 /*
  * Moves partition I of T on to the slowest group's committed offset, as far
  * as we know it (p->lock held). Offsets only grow here: what a group has
@@ -198,6 +207,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         pthread_mutex_lock(&p->lock);
         bp_partition *bp = &t->parts[m->partition];
         int64_t bytes = (int64_t)(m->len + m->key_len) + 64;
+        int64_t records_before, bytes_before, records_after, bytes_after;
+        bp_ahead(bp, &records_before, &bytes_before);
         /* Clamped: a record sent before the topic was watched was never counted. */
         bp->pending_records = bp->pending_records > 0 ? bp->pending_records - 1 : 0;
         bp->pending_bytes = bp->pending_bytes > bytes ? bp->pending_bytes - bytes : 0;
@@ -208,6 +219,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 MOOSE__LOG_WARN("producer", "out of memory tracking back-pressure topic=%s",
                                 t->name);
         }
+        /*
+         * A delivery usually only moves a record from pending to delivered,
+         * which frees no room: waking every waiting writer once per record
+         * would cost a futex call each. Only room made (a failed record, one
+         * already committed, one counted ahead by the log end) wakes them.
+         */
+        bp_ahead(bp, &records_after, &bytes_after);
+        if ((records_after < records_before || bytes_after < bytes_before) &&
+            atomic_load(&p->waiters) > 0)
+            pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
     }
 
@@ -236,9 +257,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
             free(ctx);
     }
 
-    /* Counted down only after the callback ran: a flush that returns means every callback did. */
-    atomic_fetch_sub(&p->in_flight, 1);
-    if (watched || atomic_load(&p->waiters) > 0) {
+    /*
+     * Counted down only after the callback ran: a flush that returns means
+     * every callback did. The last one wakes a flush (it counts as a waiter
+     * before it looks at IN_FLIGHT, under the lock taken here).
+     */
+    if (atomic_fetch_sub(&p->in_flight, 1) == 1 && atomic_load(&p->waiters) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
@@ -498,14 +522,6 @@ out:
     free(high);
 }
 
-/* Records and bytes partition BP holds beyond the slowest reader, ours in flight included. */
-static void bp_ahead(const bp_partition *bp, int64_t *records, int64_t *bytes) {
-    int64_t delivered = bp->log_end - bp->committed;
-    if (delivered < 0)
-        delivered = 0;
-    *records = delivered + bp->pending_records;
-    *bytes = bp->ring_bytes + bp->pending_bytes;
-}
 
 /*
  * Waits (p->lock held, released while refreshing) until PARTITION of T can

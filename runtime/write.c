@@ -150,8 +150,8 @@ typedef struct async_write {
     uint64_t t0;
 } async_write;
 
-static void async_delivered(int status, int32_t partition, int64_t offset, const char *message,
-                            void *opaque) {
+void moose__write_async_delivered(int status, int32_t partition, int64_t offset,
+                                  const char *message, void *opaque) {
     (void)partition;
     (void)offset;
     async_write *w = opaque;
@@ -186,7 +186,8 @@ int moose_write_async(moose_app *app, const moose_stream_desc *stream, const voi
         } else {
             *w = (async_write){cb, opaque, p.metrics, p.value_len, moose__metrics_now_ns()};
             rc = moose__producer_send(app->producer, stream->topic, -1, p.has_key ? p.key : NULL,
-                                      p.key_len, p.buf.data, p.value_len, async_delivered, w);
+                                      p.key_len, p.buf.data, p.value_len,
+                                      moose__write_async_delivered, w);
             if (rc != 0) {
                 free(w);
                 char message[512];
