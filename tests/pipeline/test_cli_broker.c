@@ -21,7 +21,6 @@
 
 #include "kafka.h"
 
-#define HTTP "127.0.0.1:18473"
 
 static pid_t spawn(const char *const argv[], const char *log_path, int *stdout_fd) {
     int pipefd[2] = {-1, -1};
@@ -95,6 +94,28 @@ static bool wait_for(const char *file, const char *needle, long timeout_ms) {
     return false;
 }
 
+/*
+ * The address `APP run --http 127.0.0.1:0` serves at, from the line of LOG
+ * that names it (a port of its own: another run of this test may be going on).
+ */
+static void served_at(const char *log, char *addr, size_t size) {
+    const char *marker = "metrics and health at http://";
+    assert_true(wait_for(log, marker, 30000));
+    FILE *fp = fopen(log, "rb");
+    assert_non_null(fp);
+    char line[1024];
+    addr[0] = '\0';
+    while (addr[0] == '\0' && fgets(line, sizeof line, fp)) {
+        const char *at = strstr(line, marker);
+        if (at) {
+            at += strlen(marker);
+            snprintf(addr, size, "%.*s", (int)strcspn(at, "/ \n"), at);
+        }
+    }
+    fclose(fp);
+    assert_true(addr[0] != '\0');
+}
+
 static void the_commands_with_a_broker(void **state) {
     (void)state;
     /* a previous run's files would be read before the new processes truncate them */
@@ -136,16 +157,21 @@ static void the_commands_with_a_broker(void **state) {
     assert_true(wait_for("tail.out", "0:0 a {\"id\":\"a\",\"data\":\"1.5\"}\n", 100));
 
     /* run: the transform sends "abc" to the DLQ; --http serves metrics and health */
-    const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "--http", HTTP, "run", NULL};
+    const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "--http", "127.0.0.1:0", "run",
+                              NULL};
     pid_t app = spawn(run_argv, "run.log", NULL);
+    char http[64], cmd[512];
+    served_at("run.log", http, sizeof http);
     assert_true(wait_for("run.log", "transform failed transform=to_float key=c", 30000));
 
-    assert_int_equal(run(ENGINE_APP " metrics --http " HTTP, out, sizeof out, err, sizeof err),
-                     0);
+    snprintf(cmd, sizeof cmd, "%s metrics --http %s", ENGINE_APP, http);
+    assert_int_equal(run(cmd, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "to_float"));
-    assert_int_equal(run(ENGINE_APP " metrics --json --http " HTTP, out, sizeof out, NULL, 0), 0);
+    snprintf(cmd, sizeof cmd, "%s metrics --json --http %s", ENGINE_APP, http);
+    assert_int_equal(run(cmd, out, sizeof out, NULL, 0), 0);
     assert_int_equal(out[0], '{');
-    int health = run(ENGINE_APP " health --http " HTTP, out, sizeof out, NULL, 0);
+    snprintf(cmd, sizeof cmd, "%s health --http %s", ENGINE_APP, http);
+    int health = run(cmd, out, sizeof out, NULL, 0);
     assert_true(health == 0 || health == 1);
     assert_int_equal(run(ENGINE_APP " metrics", out, sizeof out, err, sizeof err), 2);
     assert_non_null(strstr(err, "pass the --http ADDR:PORT it was started with"));
