@@ -20,16 +20,17 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   > "$tmp/out.txt" || { cat "$tmp/stderr.txt" >&2; exit 1; }
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-table="| round | raw loop rows/s | pipeline records/s | pipeline / raw | raw CPU µs/row | pipeline CPU µs/record | pipeline seconds |
-|------:|----------------:|-------------------:|---------------:|---------------:|-----------------------:|-----------------:|"
+table="| round | raw loop rows/s | pipeline sustained records/s | pipeline end to end records/s | sustained / raw | raw CPU µs/row | pipeline CPU µs/record | pipeline seconds |
+|------:|----------------:|-----------------------------:|------------------------------:|----------------:|---------------:|-----------------------:|-----------------:|"
 table="$table
 $(awk '
   /^raw:/ { rate = $2; cpu = $4 }
-  /^pipeline:/ { n++; printf "| %d | %s | %s | %.0f %% | %s | %s | %s |\n", n, rate, $2, 100 * $2 / rate, cpu, $4, $6 }
+  /^pipeline:/ { n++; printf "| %d | %s | %s | %s | %.0f %% | %s | %s | %s |\n", n, rate, $9, $2, 100 * $9 / rate, cpu, $4, $6 }
 ' "$tmp/out.txt")"
-best=$(awk '/^pipeline:/ { if ($2 > b) b = $2 } END { printf "%d", b }' "$tmp/out.txt")
+mean=$(awk '/^pipeline:/ { s += $9; n++ } END { if (n) printf "%d", s / n }' "$tmp/out.txt")
+best=$(awk '/^pipeline:/ { if ($9 > b) b = $9 } END { printf "%d", b }' "$tmp/out.txt")
 best_cpu=$(awk '/^pipeline:/ { if (b == "" || $4 < b) b = $4 } END { print b }' "$tmp/out.txt")
-verdict=$(awk -v r="$best" 'BEGIN { print (r >= 200000 ? "reached" : "not reached") }')
+verdict=$(awk -v r="$mean" 'BEGIN { print (r >= 200000 ? "reached" : "not reached") }')
 # On two cores the pipeline cannot beat 2 s of CPU per second: the rate its CPU alone allows.
 cpu_bound=$(awk -v c="$best_cpu" -v n="$(nproc)" 'BEGIN { if (c > 0) printf "%d", n * 1e6 / c }')
 
@@ -49,21 +50,26 @@ One process, the embedded defaults, as a user runs it (\`bench/pipeline_sqlite/p
 a writer thread writes $records RawEvents \`{id: Key<String>, data: String, timestamp: DateTime}\`
 through \`raw_stream_write_async\`; \`transform_record\` (two workers) parses \`data\` into a
 ProcessedEvent; the table sink upserts those into the SQLite table \`ProcessedTable\` (WAL,
-\`synchronous=FULL\`, default batches). The clock runs from the first write until the last row is
-committed in the table, read through a connection of its own; then every key is checked to be
-there once, with the right sum of values. A warm-up record goes through first, so the embedded
-broker's group joins are not timed. CPU is the whole process's (writer, transform, sink, broker
-threads) per record. Beside it, alternating in the same run, the raw baseline: the hand-written
-prepared \`INSERT ... ON CONFLICT DO UPDATE\` loop over the same rows (built before its clock
-starts, one transaction per 100k rows, same pragmas): the table alone, no Kafka, no transform.
+\`synchronous=FULL\`, default batches). The end-to-end clock runs from the first write until the
+last row is committed in the table, read through a connection of its own, so it includes the last
+batch waiting out the sink's batch timer (1 s); the sustained rate is the pace while the pipeline
+runs full: the rows that landed between the moments the table held 10 % and 90 % of them, over
+that time. Then every key is checked to be there once, with the right sum of values. Before the
+clock starts a warm-up record goes through and both transform workers hold partitions, so the
+embedded broker's group joins are not timed. CPU is the whole process's (writer, transform, sink,
+broker threads) per record, end to end. Beside it, alternating in the same run, the raw
+baseline: the hand-written prepared \`INSERT ... ON CONFLICT DO UPDATE\` loop over the same rows
+(built before its clock starts, one transaction per 100k rows, same pragmas): the table alone, no
+Kafka, no transform.
 
 $table
 
-Target: at least 200 000 records/s sustained. Best round: $best records/s: **$verdict**. The
-lowest CPU of the rounds, $best_cpu µs/record, would allow at most $cpu_bound records/s on
-$(nproc) fully free cores: beyond CPU, the pipeline waits on the embedded broker's
-back-pressure (writers hold at most 2 MiB a partition beyond the slowest reader's commit,
-so each stage's commit round trips pace the one before it).
+Target: at least 200 000 records/s sustained. Mean sustained rate of the rounds: $mean
+records/s (best $best): **$verdict**. The lowest CPU of the rounds, $best_cpu µs/record, would
+allow at most $cpu_bound records/s on $(nproc) fully free cores; every record crosses the
+embedded broker twice (raw and processed topics), and each stage may run only 2 MiB per
+partition ahead of the next one's commit (back-pressure), so the stages must keep pace with
+each other.
 <!-- pipeline-sqlite:end -->
 MD
 )
