@@ -18,7 +18,7 @@
 #include "kafka_internal.h"
 
 /* How long a fetch may wait for data at the embedded broker (see moose__consumer_new). */
-#define MOOSE__EMBEDDED_FETCH_WAIT_MS "10"
+#define MOOSE__EMBEDDED_FETCH_WAIT_MS "25"
 #include "log.h"
 
 typedef struct expect {
