@@ -52,18 +52,27 @@ static void authorization_failed_reaches_every_write(void **state) {
         fail_msg("moose_app_open: %s", err);
     assert_int_equal(write_one(app, &f, "a", message, sizeof message), 0);
 
+    /*
+     * Refused in the reply to the Produce request: a delivery error. The
+     * topic's metadata does not carry the error yet: were it set first, a
+     * metadata refresh before this write could leave the record waiting for a
+     * usable partition until its message timeout (seen on a loaded machine).
+     */
     rd_kafka_mock_cluster_t *mc = moose__embedded_cluster(app->kafka->owned);
-    rd_kafka_mock_topic_set_error(mc, f.raw.topic, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 1,
                                       RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-    /* Refused in the reply to the Produce request: a delivery error. */
     int rc = write_one(app, &f, "b", message, sizeof message);
     assert_int_equal(rc, MOOSE_EDELIVERY);
     assert_string_equal(message, "broker did not acknowledge the record on topic 'werr-raw': "
                                  "TOPIC_AUTHORIZATION_FAILED: Broker: Topic authorization failed");
 
-    /* Refused by librdkafka at once, once the topic's metadata carries the error. */
-    for (int tries = 0; tries < 100; tries++) {
+    /*
+     * Refused by librdkafka at once, once the topic's metadata carries the
+     * error: each refused Produce makes librdkafka ask for metadata again, so
+     * this comes within a few writes (up to 30 s on a loaded machine).
+     */
+    rd_kafka_mock_topic_set_error(mc, f.raw.topic, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    for (int tries = 0; tries < 300; tries++) {
         rc = write_one(app, &f, "c", message, sizeof message);
         if (rc == MOOSE_ETRANSPORT)
             break;
