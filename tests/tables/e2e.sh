@@ -18,8 +18,15 @@ mkdir -p "$work"
 cd "$work"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The apps first, then the broker they use (the first pid): an app stopping
+  # while its broker goes away waits out its commit and close bounds.
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 1; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 1; i--)); do wait "${pids[i]}" 2>/dev/null || true; done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    wait "${pids[0]}" 2>/dev/null || true
+  fi
   "$ch" stop "$work/clickhouse" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
