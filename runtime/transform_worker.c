@@ -28,7 +28,7 @@ enum {
     RING_SLOTS = 8192,       /* records in flight per partition */
     BATCH_MAX = 256,         /* records fetched at once */
     POLL_MS = 100,           /* how long a fetch waits, so a stop request is seen soon */
-    COMMIT_EVERY_MS = 20,    /* asynchronous commits of finished work: also how soon
+    COMMIT_EVERY_MS = 5,     /* asynchronous commits of finished work: also how soon
                                 back-pressure lets writers on */
     CONFIRM_EVERY_MS = 1000, /* synchronous ones, which say whether the broker took them */
     DRAIN_TIMEOUT_MS = 60000,

@@ -121,7 +121,7 @@ transform's own work (the generated decoder, \`strtod\` in \`transform_record\`,
 input and output, the generated encoder) and a delivery report per output, which raw does
 without; no allocation per output (the producer's shared delivery callback carries the
 record's ring slot), counters added once per fetched batch, one commit request for all
-partitions every 20 ms.
+partitions every 5 ms.
 
 Resident set size over a run of $rss_records records through the engine
 (sampled once a second from the first output): ${rss_line}${rss_rate:+; ${rss_rate} records/s}.
