@@ -48,7 +48,8 @@ SQLite $(sqlite3 --version | cut -d' ' -f1).
 
 One process, the embedded defaults, as a user runs it (\`bench/pipeline_sqlite/pipeline_sqlite.moose\`):
 a writer thread writes $records RawEvents \`{id: Key<String>, data: String, timestamp: DateTime}\`
-through \`raw_stream_write_async\`; \`transform_record\` (two workers) parses \`data\` into a
+through \`raw_stream_write_async\` (their ids and data text made before the clock starts, as the raw
+loop's rows are); \`transform_record\` (two workers) parses \`data\` into a
 ProcessedEvent; the table sink upserts those into the SQLite table \`ProcessedTable\` (WAL,
 \`synchronous=FULL\`, default batches). The end-to-end clock runs from the first write until the
 last row is committed in the table, read through a connection of its own, so it includes the last
