@@ -127,6 +127,11 @@ static void ring_trim(bp_partition *bp) {
     }
 }
 
+/* What the back-pressure counts for one record: the same measure the sinks batch by. */
+static int64_t bp_record_bytes(size_t key_len, size_t value_len) {
+    return (int64_t)(key_len + value_len) + MOOSE__BACKPRESSURE_RECORD_OVERHEAD;
+}
+
 /* Records and bytes partition BP holds beyond the slowest reader, ours in flight included. */
 static void bp_ahead(const bp_partition *bp, int64_t *records, int64_t *bytes) {
     int64_t delivered = bp->log_end - bp->committed;
@@ -206,9 +211,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (watched) {
         pthread_mutex_lock(&p->lock);
         bp_partition *bp = &t->parts[m->partition];
-        int64_t bytes = (int64_t)(m->len + m->key_len) + 64;
-        int64_t records_before, bytes_before, records_after, bytes_after;
-        bp_ahead(bp, &records_before, &bytes_before);
+        int64_t bytes = bp_record_bytes(m->key_len, m->len);
+        /* Only a waiting writer needs to know whether this delivery made room. */
+        bool waiting = atomic_load(&p->waiters) > 0;
+        int64_t records_before = 0, bytes_before = 0, records_after, bytes_after;
+        if (waiting)
+            bp_ahead(bp, &records_before, &bytes_before);
         /* Clamped: a record sent before the topic was watched was never counted. */
         bp->pending_records = bp->pending_records > 0 ? bp->pending_records - 1 : 0;
         bp->pending_bytes = bp->pending_bytes > bytes ? bp->pending_bytes - bytes : 0;
@@ -225,10 +233,11 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
          * would cost a futex call each. Only room made (a failed record, one
          * already committed, one counted ahead by the log end) wakes them.
          */
-        bp_ahead(bp, &records_after, &bytes_after);
-        if ((records_after < records_before || bytes_after < bytes_before) &&
-            atomic_load(&p->waiters) > 0)
-            pthread_cond_broadcast(&p->cond);
+        if (waiting) {
+            bp_ahead(bp, &records_after, &bytes_after);
+            if (records_after < records_before || bytes_after < bytes_before)
+                pthread_cond_broadcast(&p->cond);
+        }
         pthread_mutex_unlock(&p->lock);
     }
 
@@ -440,7 +449,7 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
         if (!t->parts || !ng || !nr || !nc) {
             rc = MOOSE_ENOMEM;
         } else {
-            for (size_t i = 0; i < ngroups && rc == 0; i++) {
+            for (size_t i = 0; i < ngroups; i++) {
                 if (!(t->groups[t->ngroups] = strdup(groups[i]))) {
                     rc = MOOSE_ENOMEM;
                     break;
@@ -617,7 +626,7 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
         if (!t)
             return refuse(MOOSE_ENOMEM);
     }
-    int64_t bytes = (int64_t)(key_len + value_len) + 64;
+    int64_t bytes = bp_record_bytes(key_len, value_len);
     bool counted = false;
     if (atomic_load(&t->watched)) {
         if (partition < 0)
