@@ -96,6 +96,11 @@ void moose__kafka_judge_metadata(rd_kafka_t *rk, const struct rd_kafka_metadata 
 const char *moose__kafka_bootstrap(const moose__kafka *kafka); /* "127.0.0.1:PORT,..." */
 bool moose__kafka_embedded(const moose__kafka *kafka);    /* the mock cluster, here or elsewhere */
 bool moose__kafka_owns_broker(const moose__kafka *kafka); /* the mock runs in this process */
+/*
+ * True when a writer of this process waited on back-pressure within the last
+ * WITHIN_MS: readers then commit sooner, since their commits are what lets it on.
+ */
+bool moose__kafka_writers_held_back(const moose__kafka *kafka, int64_t within_ms);
 
 /*
  * A librdkafka configuration with the bootstrap servers, the user's

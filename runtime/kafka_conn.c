@@ -315,8 +315,8 @@ int moose__kafka_listen_commits(moose__kafka *k, struct moose__producer *p) {
     for (size_t i = 0; i < k->ncommit_listeners && !known; i++)
         known = k->commit_listeners[i] == p;
     if (!known) {
-        struct moose__producer **grown = realloc(
-            k->commit_listeners, (k->ncommit_listeners + 1) * sizeof *k->commit_listeners);
+        struct moose__producer **grown =
+            realloc(k->commit_listeners, (k->ncommit_listeners + 1) * sizeof *k->commit_listeners);
         if (grown) {
             k->commit_listeners = grown;
             k->commit_listeners[k->ncommit_listeners++] = p;
@@ -326,6 +326,11 @@ int moose__kafka_listen_commits(moose__kafka *k, struct moose__producer *p) {
     }
     pthread_mutex_unlock(&k->commit_listeners_lock);
     return rc;
+}
+
+bool moose__kafka_writers_held_back(const moose__kafka *k, int64_t within_ms) {
+    int64_t at = atomic_load_explicit(&k->held_back_ms, memory_order_relaxed);
+    return at > 0 && moose__kafka_now_ms() - at < within_ms;
 }
 
 void moose__kafka_unlisten_commits(moose__kafka *k, struct moose__producer *p) {

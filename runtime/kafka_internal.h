@@ -50,6 +50,8 @@ struct moose__kafka {
     pthread_mutex_t commit_listeners_lock;
     struct moose__producer **commit_listeners;
     size_t ncommit_listeners;
+    /* When a writer of this process last waited on back-pressure (moose__kafka_now_ms), or 0. */
+    _Atomic int64_t held_back_ms;
 };
 
 /* ---- commits seen in this process (kafka_conn.c, kafka_producer.c) ---- */
@@ -58,7 +60,7 @@ struct moose__kafka {
 int moose__kafka_listen_commits(moose__kafka *k, struct moose__producer *p);
 /* Removes P; once this returns P is not called again. */
 void moose__kafka_unlisten_commits(moose__kafka *k, struct moose__producer *p);
-/* Tells every listening producer that GROUP committed OFFSETS (entries with .err set are skipped). */
+/* Tells every listening producer that GROUP committed OFFSETS (entries with .err are skipped). */
 void moose__kafka_commits_seen(moose__kafka *k, const char *group,
                                const rd_kafka_topic_partition_list_t *offsets);
 /* One producer's share of moose__kafka_commits_seen (kafka_producer.c). */

@@ -531,7 +531,6 @@ out:
     free(high);
 }
 
-
 /*
  * Waits (p->lock held, released while refreshing) until PARTITION of T can
  * take one more record of BYTES. 0, or MOOSE_EQUEUEFULL after the timeout.
@@ -549,6 +548,7 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
         if (p->closing)
             return MOOSE_ECLOSED;
         int64_t now = moose__kafka_now_ms();
+        atomic_store_explicit(&k->held_back_ms, now, memory_order_relaxed);
         if (k->bp_timeout_ms > 0 && now - start >= k->bp_timeout_ms) {
             moose__log(MOOSE__LOG_WARN, "producer", "backpressure",
                        "gave up waiting for the slowest reader to commit topic=%s partition=%d "
