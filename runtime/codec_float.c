@@ -1,13 +1,17 @@
 /*
  * Floats as text: the shortest decimal that reads back as the same value
- * (so decode(encode(x)) == x), and exact parsing of JSON numbers.
+ * (so decode(encode(x)) == x), and exact parsing of JSON numbers and of
+ * decimal text (moose_float64_parse).
  *
  * Most values that people send (prices, measurements) have few digits: for
  * them an exact integer-and-power-of-ten path avoids printf and strtod, both
- * slow and locale dependent. Other values go through "%.17g" and strtod in
- * the "C" number format (moosec-generated code never calls setlocale).
+ * slow and locale dependent. Other values go through "%.17g" and strtod
+ * under the "C" locale for this thread only, whatever locale the program set
+ * with setlocale(): a comma never becomes the decimal point.
  */
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,40 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 #define TWO53 9007199254740992.0
+
+/* ---- the "C" number format, whatever the program's locale ---- */
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_make(void) {
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/* Switches this thread to the "C" number format; returns what to give c_end. */
+static locale_t c_begin(void) {
+    pthread_once(&c_locale_once, c_locale_make);
+    return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+static void c_end(locale_t previous) {
+    if (previous)
+        uselocale(previous);
+}
+
+static double c_strtod(const char *s) {
+    locale_t previous = c_begin();
+    double d = strtod(s, NULL);
+    c_end(previous);
+    return d;
+}
+
+static float c_strtof(const char *s) {
+    locale_t previous = c_begin();
+    float f = strtof(s, NULL);
+    c_end(previous);
+    return f;
+}
 
 /* "m" with a point K digits from the right, always with a fraction ("5.0"). */
 static size_t put_scaled(char *out, int neg, uint64_t m, int k) {
@@ -69,12 +107,14 @@ static size_t via_printf(double v, int is32, char *out) {
     const int *prec = is32 ? precisions32 : precisions64;
     int nprec = is32 ? 4 : 3;
     int n = 0;
+    locale_t previous = c_begin();
     for (int i = 0; i < nprec; i++) {
         n = snprintf(out, MOOSE_FLOAT_TEXT_MAX, "%.*g", prec[i], v);
         double back = strtod(out, NULL);
         if (is32 ? (float)back == (float)v : back == v)
             break;
     }
+    c_end(previous);
     /* "1e+20" and "0.5" are JSON; "5" is too, but say it is a float */
     if (!strpbrk(out, ".eE") && n + 2 < MOOSE_FLOAT_TEXT_MAX) {
         out[n++] = '.';
@@ -100,7 +140,7 @@ size_t moose_float32_format(float f, char out[MOOSE_FLOAT_TEXT_MAX]) {
     }
     size_t n = try_exact(fabs((double)f), f < 0, 1, out);
     /* m / 10^k went through a double first: confirm the text reads back as F */
-    if (n && strtof(out, NULL) != f)
+    if (n && c_strtof(out) != f)
         n = 0;
     return n ? n : via_printf((double)f, 1, out);
 }
@@ -169,7 +209,7 @@ int moose__number_to_double(const char *s, size_t len, int is32, double *out) {
     memcpy(copy, s, len);
     copy[len] = '\0';
     if (is32) {
-        float f = strtof(copy, NULL);
+        float f = c_strtof(copy);
         if (copy != small)
             free(copy);
         if (isinf(f))
@@ -177,11 +217,70 @@ int moose__number_to_double(const char *s, size_t len, int is32, double *out) {
         *out = f;
         return 0;
     }
-    double d = strtod(copy, NULL);
+    double d = c_strtod(copy);
     if (copy != small)
         free(copy);
     if (isinf(d))
         return -1;
     *out = d;
+    return 0;
+}
+
+/* True for the ASCII white space Python's float() skips around a number. */
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+int moose_float64_parse(const char *s, size_t len, double *out, const char **why) {
+    const char *reason = NULL;
+    size_t i = 0, end = len;
+    while (i < end && is_space(s[i]))
+        i++;
+    while (end > i && is_space(s[end - 1]))
+        end--;
+    if (i == end)
+        reason = "nothing but white space";
+    int neg = 0;
+    if (i < end && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    size_t start = i, digits = 0;
+    while (i < end && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < end && s[i] == '.')
+        for (i++; i < end && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (digits > 0 && i < end && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = i + 1;
+        if (e < end && (s[e] == '+' || s[e] == '-'))
+            e++;
+        size_t edigits = 0;
+        while (e < end && s[e] >= '0' && s[e] <= '9')
+            e++, edigits++;
+        if (edigits == 0)
+            reason = "the exponent has no digits";
+        i = e;
+    }
+    if (!reason && digits == 0)
+        reason = "no digits";
+    else if (!reason && i != end)
+        reason = "text after the number";
+    if (reason) {
+        if (why)
+            *why = reason;
+        return -1;
+    }
+    double v;
+    int rc = moose__number_to_double(s + start, end - start, 0, &v);
+    if (rc == -2) {
+        if (why)
+            *why = "out of memory";
+        return -1;
+    }
+    if (rc != 0) {
+        if (why)
+            *why = "out of the range of a Float64";
+        return -1;
+    }
+    *out = neg ? -v : v;
     return 0;
 }

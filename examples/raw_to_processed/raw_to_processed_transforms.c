@@ -6,33 +6,25 @@
  * signatures must match the ones raw_to_processed.moose.h declares; when the schema
  * changes, the compiler says which function no longer fits.
  */
-#include <ctype.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include <moose/codec.h>
 #include <moose/transform.h>
 
 #include "raw_to_processed.moose.h"
 
 /*
- * float(data) of the original: the whole text must be one finite number
- * (spaces around it allowed). A failure names the record's text, so the dead
- * letter queue says exactly what was wrong. 0, or the code to return.
+ * float(data) of the original: the whole text must be one finite decimal
+ * number (spaces around it allowed). moose_float64_parse reads it in the
+ * "C" number format whatever the program's locale, and refuses what float()
+ * refuses (and "inf" and "nan", which no JSON can carry), where strtod()
+ * would take "0x1A" or stop at a comma. A failure names the record's text,
+ * so the dead letter queue says exactly what was wrong. 0, or the code to
+ * return.
  */
 static int parse_data(const RawEvent *in, moose_transform_ctx *ctx, double *value) {
-    const char *text = in->data.ptr;
-    char *end = NULL;
-    double v = strtod(text, &end);
-    while (end && isspace((unsigned char)*end))
-        end++;
-    /* strtod also reads hexadecimal ("0x1A"), which float() refuses. */
-    if (end == text || *end != '\0' || strpbrk(text, "xX"))
-        return moose_transform_fail(ctx, "data '%s' is not a number", text);
-    /* Too large overflows to infinity (float() gives inf, which no JSON can carry). */
-    if (!isfinite(v))
-        return moose_transform_fail(ctx, "data '%s' is not a finite number", text);
-    *value = v;
+    const char *why;
+    if (moose_float64_parse(in->data.ptr, in->data.len, value, &why) != 0)
+        return moose_transform_fail(ctx, "data '%s' is not a number: %s", in->data.ptr, why);
     return 0;
 }
 
@@ -92,7 +84,10 @@ int transform_multiple(const RawEvent *in, transform_multiple_out *out) {
     if (rc != 0)
         return rc;
     /* Each output needs a Key of its own, or the table would keep only one of them. */
-    static const struct { const char *suffix; double factor; } outputs[] = {{"1", 2.0}, {"2", 3.0}};
+    static const struct {
+        const char *suffix;
+        double factor;
+    } outputs[] = {{"1", 2.0}, {"2", 3.0}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         ProcessedEvent rec = ProcessedEvent_INIT;
         rec.id = moose_transform_printf(out->ctx, "%s-%s", in->id.ptr, outputs[i].suffix);

@@ -155,6 +155,74 @@ static void float32_short_decimals_round_trip(void **state) {
     }
 }
 
+static void assert_parses(const char *text, double want) {
+    double got = -12345;
+    const char *why = NULL;
+    assert_int_equal(moose_float64_parse(text, strlen(text), &got, &why), 0);
+    assert_memory_equal(&got, &want, sizeof got);
+}
+
+static void assert_refused(const char *text, const char *reason) {
+    double got = -12345;
+    const char *why = NULL;
+    assert_int_equal(moose_float64_parse(text, strlen(text), &got, &why), -1);
+    assert_string_equal(why, reason);
+    assert_true(got == -12345); /* untouched */
+}
+
+/* Decimal text as Python's float() reads it, nothing more. */
+static void float64_parse_reads_decimal_text(void **state) {
+    (void)state;
+    assert_parses("12.5", 12.5);
+    assert_parses("-3", -3.0);
+    assert_parses("+2", 2.0);
+    assert_parses(".5", 0.5);
+    assert_parses("5.", 5.0);
+    assert_parses("1e-3", 1e-3);
+    assert_parses("2.5E+2", 250.0);
+    assert_parses(" \t7 \n", 7.0);
+    assert_parses("0.1", 0.1);
+    assert_parses("-0", -0.0);
+    assert_parses("1e-400", 0.0); /* below the smallest: zero, as float() */
+    /* Past the exact fast path: 30 digits, and an exponent past 10^22. */
+    assert_parses("123456789012345678901234567890", 123456789012345678901234567890.0);
+    assert_parses("4.9406564584124654e-324", 4.9406564584124654e-324);
+    assert_parses("1.7976931348623157e308", 1.7976931348623157e308);
+    /* Only LEN bytes are read. */
+    double v = 0;
+    assert_int_equal(moose_float64_parse("12.5xyz", 4, &v, NULL), 0);
+    assert_true(v == 12.5);
+
+    assert_refused("", "nothing but white space");
+    assert_refused("   ", "nothing but white space");
+    assert_refused("abc", "no digits");
+    assert_refused("-", "no digits");
+    assert_refused(".", "no digits");
+    assert_refused("inf", "no digits");
+    assert_refused("nan", "no digits");
+    assert_refused("12,5", "text after the number");
+    assert_refused("0x1A", "text after the number");
+    assert_refused("1 2", "text after the number");
+    assert_refused("1e", "the exponent has no digits");
+    assert_refused("1e+", "the exponent has no digits");
+    assert_refused("1e400", "out of the range of a Float64");
+    assert_refused("-1e400", "out of the range of a Float64");
+
+    /* Every double's shortest text reads back as that double. */
+    char buf[MOOSE_FLOAT_TEXT_MAX];
+    srand(11);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
+        double d, back;
+        memcpy(&d, &bits, sizeof d);
+        if (!isfinite(d))
+            continue;
+        size_t n = moose_float64_format(d, buf);
+        assert_int_equal(moose_float64_parse(buf, n, &back, NULL), 0);
+        assert_memory_equal(&back, &d, sizeof d);
+    }
+}
+
 static void utf8_length_counts_characters(void **state) {
     (void)state;
     assert_int_equal(moose_utf8_length("h\xc3\xa9llo", 6), 5);
@@ -192,6 +260,7 @@ int main(void) {
         cmocka_unit_test(decimal_is_exact),
         cmocka_unit_test(floats_are_shortest_and_round_trip),
         cmocka_unit_test(float32_short_decimals_round_trip),
+        cmocka_unit_test(float64_parse_reads_decimal_text),
         cmocka_unit_test(utf8_length_counts_characters),
         cmocka_unit_test(arena_reuses_its_chunk),
     };

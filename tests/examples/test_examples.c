@@ -288,12 +288,18 @@ static void only_values_above_100(void **state) {
 static void raw_dlq_holds_refusals_and_failed_conversions(void **state) {
     (void)state;
     static const char *const expected[] = {
-        "TransformError from transform transform_filter | r4 | data 'abc' is not a number",
-        "TransformError from transform transform_filter | r6 | data '12,5' is not a number",
-        "TransformError from transform transform_multiple | r4 | data 'abc' is not a number",
-        "TransformError from transform transform_multiple | r6 | data '12,5' is not a number",
-        "TransformError from transform transform_record | r4 | data 'abc' is not a number",
-        "TransformError from transform transform_record | r6 | data '12,5' is not a number",
+        "TransformError from transform transform_filter | r4 | data 'abc' is not a number: no "
+        "digits",
+        "TransformError from transform transform_filter | r6 | data '12,5' is not a number: text "
+        "after the number",
+        "TransformError from transform transform_multiple | r4 | data 'abc' is not a number: no "
+        "digits",
+        "TransformError from transform transform_multiple | r6 | data '12,5' is not a number: text "
+        "after the number",
+        "TransformError from transform transform_record | r4 | data 'abc' is not a number: no "
+        "digits",
+        "TransformError from transform transform_record | r6 | data '12,5' is not a number: text "
+        "after the number",
         "ValidationError from write | r7 | data: length 0 is not between 1 and 256 characters",
     };
     long total;

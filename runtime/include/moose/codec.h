@@ -140,6 +140,17 @@ size_t moose_decimal_format(moose_decimal v, unsigned scale, char out[MOOSE_DECI
 size_t moose_float64_format(double v, char out[MOOSE_FLOAT_TEXT_MAX]);
 size_t moose_float32_format(float f, char out[MOOSE_FLOAT_TEXT_MAX]);
 
+/*
+ * Decimal text ("12.5", "-3", ".5", "1e-3", " 7 ") as the nearest Float64:
+ * what Python's float() reads from such text, correctly rounded, and in the
+ * "C" number format whatever locale the program set (strtod() takes "1,5"
+ * under a German one, and also reads "0x1A", "inf" and "nan"). ASCII white
+ * space around the number is skipped; anything else is refused, as is a
+ * number beyond the range of a Float64. Returns 0, or -1 with a reason in
+ * *WHY (a static string).
+ */
+int moose_float64_parse(const char *s, size_t len, double *out, const char **why);
+
 /* Number of characters (code points) in valid UTF-8 S; -1 when S is not valid UTF-8. */
 int64_t moose_utf8_length(const char *s, size_t len);
 
