@@ -24,7 +24,6 @@
  *
  *   bench_pipeline [--records N] [--only raw|moose] [--moose-first] [--rss] [-X key=value]...
  */
-#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +36,7 @@
 #include "app_internal.h"
 #include "kafka.h"
 #include "pipeline.moose.h"
+#include "thread_cpu.h"
 
 /* Stage workers: one per core of the machine the figures are taken on, the same on both sides. */
 enum { WORKERS = 2 };
@@ -148,98 +148,6 @@ static void load_input(moose_app *app, long n) {
     printf("input: %ld records loaded into %d partitions in %.1f s\n", n,
            raw_stream_stream.parallelism, now_s() - t0);
     moose__producer_close(p);
-}
-
-/* ---- CPU by thread name ---- */
-
-enum { MAX_THREADS = 256 };
-
-/* One thread's CPU time so far, from /proc/self/task/TID/schedstat (nanoseconds on a CPU). */
-typedef struct thread_cpu {
-    long tid;
-    char name[32];
-    long long ns;
-    long minflt; /* minor page faults: fresh memory touched */
-} thread_cpu;
-
-/* Every live thread of the process with its CPU time; returns how many. */
-static int threads_cpu(thread_cpu *out, int max) {
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    struct dirent *e;
-    while (d && n < max && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[300];
-        thread_cpu *t = &out[n];
-        t->tid = atol(e->d_name);
-        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
-        FILE *fp = fopen(path, "r");
-        if (!fp)
-            continue;
-        int ok = fscanf(fp, "%lld", &t->ns) == 1;
-        fclose(fp);
-        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
-        t->minflt = 0;
-        if ((fp = fopen(path, "r"))) {
-            char line[1024];
-            const char *after = fgets(line, sizeof line, fp) ? strrchr(line, ')') : NULL;
-            if (after)
-                sscanf(after, ") %*c %*d %*d %*d %*d %*d %*u %ld", &t->minflt);
-            fclose(fp);
-        }
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        if (!ok || !(fp = fopen(path, "r")))
-            continue;
-        if (!fgets(t->name, sizeof t->name, fp))
-            t->name[0] = '\0';
-        fclose(fp);
-        t->name[strcspn(t->name, "\n")] = '\0';
-        n++;
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/*
- * Prints, per thread name, the CPU each record cost between the snapshots
- * BEFORE and AFTER (threads born in between count from zero): where the
- * stage's time goes, without a profiler.
- */
-static void print_threads_cpu(const char *stage, const thread_cpu *before, int nb,
-                              const thread_cpu *after, int na, long records) {
-    char names[MAX_THREADS][32];
-    double us[MAX_THREADS], faults[MAX_THREADS];
-    int nn = 0;
-    for (int i = 0; i < na; i++) {
-        long long base = 0;
-        long fbase = 0;
-        for (int j = 0; j < nb; j++)
-            if (before[j].tid == after[i].tid) {
-                base = before[j].ns;
-                fbase = before[j].minflt;
-            }
-        int k = 0;
-        while (k < nn && strcmp(names[k], after[i].name) != 0)
-            k++;
-        if (k == nn) {
-            snprintf(names[nn], sizeof names[nn], "%s", after[i].name);
-            us[nn] = faults[nn] = 0;
-            nn++;
-        }
-        us[k] += (double)(after[i].ns - base) / 1e3 / (double)records;
-        faults[k] += (double)(after[i].minflt - fbase) * 1000.0 / (double)records;
-    }
-    printf("%s CPU us/record by thread:", stage);
-    for (int k = 0; k < nn; k++)
-        if (us[k] >= 0.005)
-            printf(" %s %.2f", names[k], us[k]);
-    printf("\n%s page faults per 1000 records by thread:", stage);
-    for (int k = 0; k < nn; k++)
-        if (faults[k] >= 0.05)
-            printf(" %s %.1f", names[k], faults[k]);
-    printf("\n");
 }
 
 /* ---- the output's progress ---- */

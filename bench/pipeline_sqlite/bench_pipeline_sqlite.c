@@ -34,9 +34,9 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,7 @@
 
 #include "app_internal.h"
 #include "pipeline_sqlite.moose.h"
+#include "thread_cpu.h"
 #include <moose/metrics.h>
 
 #define RAW_BATCH 100000
@@ -186,6 +187,8 @@ typedef struct writer {
     pthread_t thread;
     /* The records' text fields, made before the clock starts, as the raw loop's rows are. */
     char (*ids)[32], (*data)[32];
+    /* Set once the figures are taken: the thread lives until then, so its CPU is counted. */
+    atomic_bool may_exit;
 } writer;
 
 static void write_one(moose_app *app, const char *id, const char *data, int64_t micros) {
@@ -203,6 +206,8 @@ static void *writer_main(void *opaque) {
     prctl(PR_SET_NAME, "bench:writer", 0, 0, 0);
     for (size_t i = 0; i < nrecords; i++)
         write_one(w->app, w->ids[i], w->data[i], micros_of(i));
+    while (!atomic_load(&w->may_exit))
+        sleep_ms(5);
     return NULL;
 }
 
@@ -291,6 +296,8 @@ static void pipeline_round(void) {
         id_of(i, w.ids[i]);
         snprintf(w.data[i], sizeof w.data[i], "%.2f", value_of(i));
     }
+    static thread_cpu before[MAX_THREADS], after[MAX_THREADS];
+    int nbefore = threads_cpu(before, MAX_THREADS);
     double t0 = now_s(), c0 = cpu_s();
     if (pthread_create(&w.thread, NULL, writer_main, &w) != 0)
         die("writer", "cannot start its thread");
@@ -331,6 +338,8 @@ static void pipeline_round(void) {
         }
     }
     double took = now_s() - t0, cpu = cpu_s() - c0;
+    int nafter = threads_cpu(after, MAX_THREADS);
+    atomic_store(&w.may_exit, true);
     pthread_join(w.thread, NULL);
     free(w.ids);
     free(w.data);
@@ -341,6 +350,7 @@ static void pipeline_round(void) {
     double sustained = t90 > t10 ? (double)(have90 - have10) / (t90 - t10) : 0;
     printf("pipeline: %.0f records/s %.2f us/record %.2f s sustained %.0f records/s\n",
            (double)nrecords / took, cpu * 1e6 / (double)nrecords, took, sustained);
+    print_threads_cpu("pipeline", before, nbefore, after, nafter, (long)nrecords);
     fflush(stdout);
 }
 
@@ -357,9 +367,8 @@ int main(int argc, char **argv) {
                  nprops + 1 < sizeof props / sizeof *props)
             props[nprops++] = argv[++i];
         else {
-            fprintf(stderr,
-                    "usage: bench_pipeline_sqlite [--records N] [--rounds R] [--progress] "
-                    "[-X key=value]...\n");
+            fprintf(stderr, "usage: bench_pipeline_sqlite [--records N] [--rounds R] [--progress] "
+                            "[-X key=value]...\n");
             return 2;
         }
     }
