@@ -34,6 +34,18 @@ verdict=$(awk -v r="$mean" 'BEGIN { print (r >= 200000 ? "reached" : "not reache
 # On two cores the pipeline cannot beat 2 s of CPU per second: the rate its CPU alone allows.
 cpu_bound=$(awk -v c="$best_cpu" -v n="$(nproc)" 'BEGIN { if (c > 0) printf "%d", n * 1e6 / c }')
 
+# Where the CPU goes: each thread name's CPU per record, the mean over the rounds.
+by_thread=$(awk '
+  /^pipeline CPU us\/record by thread:/ {
+    rounds++
+    for (i = 6; i < NF; i += 2) { if (!($i in sum)) order[++n] = $i; sum[$i] += $(i + 1) }
+  }
+  END {
+    print "| thread | CPU µs/record |"
+    print "|:-------|--------------:|"
+    for (k = 1; k <= n; k++) printf "| %s | %.2f |\n", order[k], sum[order[k]] / rounds
+  }' "$tmp/out.txt")
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 type=$(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" | cut -d= -f2)
 
@@ -71,6 +83,16 @@ allow at most $cpu_bound records/s on $(nproc) fully free cores; every record cr
 embedded broker twice (raw and processed topics), and each stage may run only 2 MiB per
 partition ahead of the next one's commit (back-pressure), so the stages must keep pace with
 each other.
+
+Where the CPU goes, per record, by thread (the mean over the rounds, from
+\`/proc/self/task\`, printed by the benchmark): \`bench:writer\` validates, encodes and
+queues the writes; \`moose:t0\`/\`moose:t1\` are the transform workers (decode, validate,
+\`transform_record\`, encode, produce); \`moose:gather\` and \`moose:deliver\` are the
+sink's fetching-and-decoding and SQLite threads; \`moose:delivery\` serves the producers'
+delivery reports; \`rdk:*\` are librdkafka's threads (\`rdk:broker1\` the network I/O of
+every client) and \`rdk:mock\` the embedded broker itself.
+
+$by_thread
 <!-- pipeline-sqlite:end -->
 MD
 )
