@@ -1,19 +1,51 @@
 /*
  * `APP run`: every transform (and table sink) runs until SIGINT or SIGTERM;
  * then fetching stops, the records in flight finish and are committed, and
- * the process exits 0. Meanwhile stderr shows the live status: one line
+ * the process exits 0. A second SIGINT or SIGTERM while it stops ends the
+ * process at once (exit 128 + the signal): stopping waits for the broker to
+ * acknowledge what is in flight, up to its timeouts, and a person whose broker
+ * is gone need not wait them out. Nothing is lost that way: only committed
+ * offsets count as done, so what was in flight is read again at the next
+ * start (at least once). Meanwhile stderr shows the live status: one line
  * redrawn every second on a terminal, an info log line every 10 s otherwise.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "app_internal.h"
 #include "cli.h"
 #include "log.h"
 #include "metrics.h"
 
+typedef struct second_signal {
+    const sigset_t *signals;
+    atomic_bool stopped; /* the app stopped by itself: the watcher may end */
+} second_signal;
+
+/* While the app stops, a second stop signal ends the process at once. */
+static void *watch_second_signal(void *arg) {
+    second_signal *w = arg;
+    const struct timespec tick = {0, 100 * 1000000L};
+    while (!atomic_load(&w->stopped)) {
+        int sig = sigtimedwait(w->signals, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            moose__log(MOOSE__LOG_WARN, "run", NULL,
+                       "%s again: stopping at once; records not yet committed are read again at "
+                       "the next start (at least once)",
+                       sig == SIGINT ? "SIGINT" : "SIGTERM");
+            _exit(128 + sig);
+        }
+    }
+    return NULL;
+}
+
 int moose__cli_run(const moose__cli *cli) {
-    /* Blocked before any thread exists, so every thread inherits the mask and sigwait() gets them. */
+    /* Blocked before any thread exists, so every thread inherits the mask and sigwait() gets them.
+     */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -51,10 +83,17 @@ int moose__cli_run(const moose__cli *cli) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     moose__status_stop(status);
-    moose__log(MOOSE__LOG_INFO, "run", NULL, "%s: stopping, finishing the records in flight",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    moose__log(MOOSE__LOG_INFO, "run", NULL,
+               "%s: stopping, finishing the records in flight (%s again stops at once)",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", sig == SIGINT ? "Ctrl-C" : "a signal");
+    second_signal watch = {.signals = &stop_signals};
+    pthread_t watcher;
+    bool watching = pthread_create(&watcher, NULL, watch_second_signal, &watch) == 0;
     moose_app_stop(app);
     moose_app_close(app);
+    atomic_store(&watch.stopped, true);
+    if (watching)
+        pthread_join(watcher, NULL);
     moose__log(MOOSE__LOG_INFO, "run", NULL, "stopped");
     return MOOSE__EXIT_OK;
 }

@@ -210,9 +210,66 @@ static void the_commands_with_a_broker(void **state) {
     assert_non_null(strstr(err, "no embedded broker is running"));
 }
 
+/* Exit status of PID, waited for up to TIMEOUT_MS; -1 if it is still running then. */
+static int exit_status_within(pid_t pid, long timeout_ms) {
+    for (long waited = 0; waited < timeout_ms; waited += 50) {
+        int st;
+        pid_t got = waitpid(pid, &st, WNOHANG);
+        assert_true(got >= 0 || errno == EINTR);
+        if (got == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+/*
+ * `APP run` stops by finishing what is in flight, which waits on the broker;
+ * with the broker frozen (SIGSTOP: it neither answers nor refuses) that takes
+ * the commit's timeout. A second SIGTERM ends the app at once, saying that
+ * what was not committed is read again.
+ */
+static void a_second_signal_stops_at_once(void **state) {
+    (void)state;
+    static const char *const stale[] = {MOOSE__BROKER_FILE, "run2.log", "broker2.log"};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
+        unlink(stale[i]);
+    setenv("FIXTURE_APP", "pstop", 1);
+    setenv("FIXTURE_TRANSFORM", "to_float", 1);
+    setenv("FIXTURE_PARTITIONS", "1", 1);
+    const char *broker_argv[] = {ENGINE_APP, "--log-level", "warn", "broker", NULL};
+    int broker_out;
+    pid_t broker = spawn(broker_argv, "broker2.log", &broker_out);
+    FILE *bf = fdopen(broker_out, "r");
+    char bootstrap[256] = "";
+    assert_non_null(fgets(bootstrap, sizeof bootstrap, bf));
+
+    const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "run", NULL};
+    pid_t app = spawn(run_argv, "run2.log", NULL);
+    assert_true(wait_for("run2.log", "info run running app=pstop", 30000));
+    assert_int_equal(kill(broker, SIGSTOP), 0);
+    kill(app, SIGTERM);
+    assert_true(wait_for("run2.log",
+                         "SIGTERM: stopping, finishing the records in flight (a signal again "
+                         "stops at once)",
+                         10000));
+    kill(app, SIGTERM);
+    /* Generous for a loaded machine; the stop it cuts short would wait for the broker. */
+    assert_int_equal(exit_status_within(app, 30000), 128 + SIGTERM);
+    assert_true(wait_for("run2.log",
+                         "warn run SIGTERM again: stopping at once; records not yet committed are "
+                         "read again at the next start (at least once)",
+                         100));
+
+    kill(broker, SIGCONT);
+    fclose(bf);
+    assert_int_equal(stop(broker), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_commands_with_a_broker),
+        cmocka_unit_test(a_second_signal_stops_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
