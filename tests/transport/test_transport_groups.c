@@ -17,6 +17,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include "kafka_internal.h"
 #include "log.h"
 #include "transport_test.h"
@@ -407,6 +410,73 @@ static void test_backpressure_loses_nothing(void **state) {
     tt_rmdir(dir);
 }
 
+/* ---- a close that cannot reach the broker ---- */
+
+/*
+ * A consumer whose broker stops answering (not refusing: a huge round trip
+ * on the embedded broker, as a frozen or partitioned broker looks) cannot
+ * leave its group, and librdkafka's close would retry its unanswered commit
+ * without end. The close gives up after MOOSE__CLOSE_TIMEOUT_MS, says so,
+ * and destroys the consumer without leaving: the group hands its partitions
+ * on after the session timeout, and nothing committed is lost.
+ */
+static void test_close_without_reaching_the_broker(void **state) {
+    (void)state;
+    char *dir = tt_mkdir();
+    /*
+     * librdkafka's destroy, after the close gave up, still waits until the
+     * unanswered commit times out (socket.timeout.ms, 60 s by default, with
+     * a core busy meanwhile): a timeout just past the close's bound keeps
+     * this test short.
+     */
+    static const char *const props[] = {"socket.timeout.ms=12000", NULL};
+    moose__kafka *k = tt_open(dir, MOOSE__EMBEDDED_FIND_OR_START, props);
+    assert_non_null(k);
+    char err[1024];
+    assert_int_equal(moose__kafka_ensure_topic(k, "frozen", 1, 0, err, sizeof(err)), 0);
+    moose__producer *p = moose__producer_new(k, "test", err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(moose__producer_send(p, "frozen", 0, "k", 1, "v", 1, NULL, NULL), 0);
+    assert_int_equal(moose__producer_flush(p, 10000), 0);
+    moose__producer_close(p);
+
+    const char *topics[] = {"frozen"};
+    moose__consumer_opts co = {.group = "g-frozen", .topics = topics, .ntopics = 1};
+    moose__consumer *c = moose__consumer_new(k, &co, err, sizeof(err));
+    assert_non_null(c);
+    rd_kafka_message_t *m = NULL;
+    int64_t deadline = moose__kafka_now_ms() + WAIT_MS;
+    int rc = MOOSE_ETIMEDOUT;
+    while (rc == MOOSE_ETIMEDOUT && moose__kafka_now_ms() < deadline)
+        rc = moose__consumer_poll(c, 200, &m);
+    assert_int_equal(rc, 0);
+    rd_kafka_message_destroy(m);
+
+    rd_kafka_mock_cluster_t *mock = moose__embedded_cluster(k->owned);
+    assert_non_null(mock);
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(mock, 1, 600000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    /* A commit sent now is never answered: the close cannot finish leaving. */
+    assert_int_equal(moose__consumer_commit(c, "frozen", 0, 1, false), 0);
+
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    moose__log_set_output(log);
+    moose__consumer_close(c);
+    moose__log_set_output(NULL);
+    char text[4096];
+    rewind(log);
+    size_t n = fread(text, 1, sizeof text - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    assert_non_null(strstr(text, "consumer g-frozen of group g-frozen did not leave the group "
+                                 "within 10000 ms (the broker is unreachable): closed without "
+                                 "leaving"));
+
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(mock, 1, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+    moose__kafka_close(k);
+    tt_rmdir(dir);
+}
+
 /* An argument runs the one test it names (ctest runs each on its own, side by side). */
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
@@ -417,6 +487,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_two_members_share_partitions),
         cmocka_unit_test(test_gap_is_reported),
         cmocka_unit_test(test_backpressure_loses_nothing),
+        cmocka_unit_test(test_close_without_reaching_the_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
