@@ -5,10 +5,10 @@
  */
 #include <stdint.h>
 
+#include "civil_date.h"
 #include "moose/codec.h"
 
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, any year. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t moose__days_from_civil(int64_t y, unsigned m, unsigned d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
@@ -17,7 +17,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void moose__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
@@ -30,7 +30,9 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     *y = yy + (*m <= 2);
 }
 
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static unsigned days_in_month(int64_t y, unsigned m) {
     static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -65,7 +67,7 @@ static int parse_ymd(const char *s, size_t len, int64_t *days, const char **why)
         *why = "day does not exist in that month";
         return -1;
     }
-    *days = days_from_civil(y, m, d);
+    *days = moose__days_from_civil(y, m, d);
     return 0;
 }
 
@@ -118,7 +120,8 @@ static int datetime_fast(const char *s, size_t len, moose_datetime *out) {
     }
     if (i + 1 != len || s[i] != 'Z')
         return -1;
-    *out = (days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss) * 1000000 + micros;
+    *out =
+        (moose__days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss) * 1000000 + micros;
     return 0;
 }
 
@@ -195,7 +198,7 @@ static char *put2(char *p, unsigned v) {
 static char *put_ymd(char *p, int64_t days) {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    moose__civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         y = y < 0 ? 0 : 9999; /* out of range values are refused by validation */
     p = put2(p, (unsigned)(y / 100));

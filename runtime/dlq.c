@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil_date.h"
 #include "kafka_internal.h"
 #include "log.h"
 
@@ -170,22 +171,13 @@ static void format_time(int64_t ms, char *out, size_t out_size) {
     snprintf(out, out_size, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int parse_time(const char *s, int64_t *ms) {
     int y, mo, d, h, mi, sec, milli = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &milli) < 6)
         return -1;
     *ms =
-        (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 +
+        (moose__days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) *
+            1000 +
         milli;
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "table_values.h"
 
+#include "civil_date.h"
 #include "moose/codec.h"
 #include "moose/json.h"
 
@@ -19,20 +20,6 @@ const char *moose__tbuf_cstr(moose__tbuf *buf) {
     return buf->data;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm: exact for all int32 days). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 static char *put_digits(char *p, uint64_t v, int width) {
     for (int i = width - 1; i >= 0; i--) {
         p[i] = (char)('0' + v % 10);
@@ -44,7 +31,7 @@ static char *put_digits(char *p, uint64_t v, int width) {
 static size_t fmt_civil(char *out, int64_t days) {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    moose__civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) /* outside RFC 3339: still say something exact */
         return (size_t)snprintf(out, MOOSE__FMT_MAX, "%+06lld-%02u-%02u", (long long)y, m, d);
     char *p = out;
