@@ -15,9 +15,12 @@
  *       same rows. The mock broker keeps only about 5 MB per partition, so
  *       keep ROWS at or below 300000.
  *
- * Each side runs ROUNDS times, alternating, into a fresh table; the best
- * round of each is reported (the machine is shared: the best is the least
- * disturbed). Output: one Markdown table row per side.
+ * Each side runs ROUNDS times, alternating, into a fresh table. Each side's
+ * rows/s is its median round; "of the baseline" is the median of the rounds'
+ * own ratios (the raw side's time over the layer's in the same round: the
+ * two ran back to back, under the same load on a shared machine, where the
+ * best round of each side may come from different minutes). Output: one
+ * Markdown table row per side, then each round's ratio.
  */
 #include <curl/curl.h>
 #include <sqlite3.h>
@@ -37,7 +40,7 @@
 #include "table.h"
 #include "table_values.h"
 
-#define ROUNDS 3
+#define ROUNDS 7
 
 typedef struct BenchEvent {
     moose_str id;
@@ -135,8 +138,32 @@ static void make_rows(size_t n) {
     }
 }
 
-static void report(const char *what, double best, double baseline) {
-    printf("| %s | %.0f | %.0f%% |\n", what, (double)nrows / best, 100.0 * baseline / best);
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n) {
+    double sorted[ROUNDS];
+    memcpy(sorted, v, (size_t)n * sizeof *v);
+    qsort(sorted, (size_t)n, sizeof *sorted, by_value);
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/* The raw side's row, the layer's row (RAW and LAYER: seconds of each round), each round's ratio.
+ */
+static void report(const char *raw_name, const char *layer_name, const double *raw,
+                   const double *layer) {
+    double ratios[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++)
+        ratios[r] = 100.0 * raw[r] / layer[r];
+    printf("| %s | %.0f | 100%% |\n", raw_name, (double)nrows / median(raw, ROUNDS));
+    printf("| %s | %.0f | %.0f%% |\n", layer_name, (double)nrows / median(layer, ROUNDS),
+           median(ratios, ROUNDS));
+    printf("\nEach round's ratio (raw time / layer time):");
+    for (int r = 0; r < ROUNDS; r++)
+        printf("%s %.0f %%", r ? "," : "", ratios[r]);
+    printf(".\n");
 }
 
 static void die_sqlite(sqlite3 *db, const char *what) {
@@ -227,16 +254,14 @@ static void bench_sqlite(const char *path) {
     char url[1100];
     snprintf(url, sizeof url, "sqlite:%s", path);
     moose_table_desc desc = {.name = "t", .model = &BenchEvent_desc};
-    double raw = 1e30, sink = 1e30;
+    double raw[ROUNDS], sink[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
-        double t = raw_sqlite(path);
-        raw = t < raw ? t : raw;
+        raw[r] = raw_sqlite(path);
         fresh_sqlite(path);
-        t = layer(url, &desc);
-        sink = t < sink ? t : sink;
+        sink[r] = layer(url, &desc);
     }
-    report("SQLite: raw prepared-upsert loop", raw, raw);
-    report("SQLite: table layer (moose__table_insert)", sink, raw);
+    report("SQLite: raw prepared-upsert loop", "SQLite: table layer (moose__table_insert)", raw,
+           sink);
 }
 
 /* ---- ClickHouse ---- */
@@ -289,22 +314,20 @@ static void bench_clickhouse(const char *address) {
     char url[300];
     snprintf(url, sizeof url, "clickhouse://%s/default", address);
     moose_table_desc desc = {.name = "t", .model = &BenchEvent_desc};
-    double raw = 1e30, sink = 1e30;
+    double raw[ROUNDS], sink[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
         ch_exec(c, ch_base, "DROP TABLE IF EXISTS t", 22);
         ch_exec(c, ch_base, create, strlen(create));
         double t0 = now_s();
         for (size_t b = 0; b < nbatches; b++)
             ch_exec(c, insert_url, bodies[b].data, bodies[b].len);
-        double t = now_s() - t0;
-        raw = t < raw ? t : raw;
+        raw[r] = now_s() - t0;
         ch_exec(c, ch_base, "DROP TABLE IF EXISTS t", 22);
         ch_exec(c, ch_base, create, strlen(create));
-        t = layer(url, &desc);
-        sink = t < sink ? t : sink;
+        sink[r] = layer(url, &desc);
     }
-    report("ClickHouse: raw bulk HTTP insert of prebuilt JSONEachRow", raw, raw);
-    report("ClickHouse: table layer (moose__table_insert)", sink, raw);
+    report("ClickHouse: raw bulk HTTP insert of prebuilt JSONEachRow",
+           "ClickHouse: table layer (moose__table_insert)", raw, sink);
     for (size_t b = 0; b < nbatches; b++)
         moose__tbuf_free(&bodies[b]);
     free(bodies);
@@ -331,11 +354,10 @@ static void bench_sink_sqlite(const char *dir) {
         exit(1);
     }
     moose__producer *p = moose__producer_new(kafka, "bench", err, sizeof err);
-    double raw = 1e30, best = 1e30;
+    double raw[ROUNDS], whole[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
         /* Alternate with the sink, so both meet the same load on a shared machine. */
-        double raw_t = raw_sqlite(path);
-        raw = raw_t < raw ? raw_t : raw;
+        raw[r] = raw_sqlite(path);
         char topic[64];
         snprintf(topic, sizeof topic, "bench-%d", r);
         moose_table_desc table = {.name = "t", .model = &BenchEvent_desc};
@@ -402,13 +424,12 @@ static void bench_sink_sqlite(const char *dir) {
             struct timespec pause = {0, 1000000};
             nanosleep(&pause, NULL);
         }
-        double t = now_s() - t0;
-        best = t < best ? t : best;
+        whole[r] = now_s() - t0;
         moose__sink_stop(sink);
     }
-    report("SQLite: raw prepared-upsert loop", raw, raw);
-    report("SQLite: whole sink from the embedded broker (consume, decode, upsert, commit)", best,
-           raw);
+    report("SQLite: raw prepared-upsert loop",
+           "SQLite: whole sink from the embedded broker (consume, decode, upsert, commit)", raw,
+           whole);
     moose__producer_close(p);
     moose__kafka_close(kafka);
 }
