@@ -1,9 +1,14 @@
 #include "pipeline_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t now_ms(void) {
     struct timespec ts;
@@ -110,4 +115,56 @@ int64_t util_end_offset(moose__kafka *kafka, const char *topic, int32_t partitio
     rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000);
     rd_kafka_destroy(rk);
     return high;
+}
+
+/* ---- processes ---- */
+
+pid_t util_spawn(const char *const argv[], const char *log_path, int *stdout_fd) {
+    int pipefd[2] = {-1, -1};
+    if (stdout_fd && pipe(pipefd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (log < 0)
+            _exit(127);
+        dup2(log, 2);
+        dup2(stdout_fd ? pipefd[1] : log, 1);
+        if (stdout_fd)
+            close(pipefd[0]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (stdout_fd) {
+        close(pipefd[1]);
+        *stdout_fd = pipefd[0];
+    }
+    return pid;
+}
+
+int util_stop(pid_t pid) {
+    kill(pid, SIGTERM);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+pid_t util_start_broker(const char *app, const char *log_path, FILE **out, char *bootstrap,
+                        size_t size) {
+    const char *argv[] = {app, "--log-level", "warn", "broker", NULL};
+    int fd;
+    pid_t pid = util_spawn(argv, log_path, &fd);
+    if (pid < 0)
+        return -1;
+    *out = fdopen(fd, "r");
+    bootstrap[0] = '\0';
+    if (!*out || !fgets(bootstrap, (int)size, *out)) {
+        util_stop(pid);
+        return -1;
+    }
+    return pid;
 }

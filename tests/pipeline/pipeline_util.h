@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "kafka.h"
 
@@ -33,5 +35,23 @@ int64_t util_committed(moose__kafka *kafka, const char *group, const char *topic
                        int32_t partition);
 /* The high watermark of TOPIC/PARTITION. */
 int64_t util_end_offset(moose__kafka *kafka, const char *topic, int32_t partition);
+
+/* ---- processes of an app, as a shell starts them ---- */
+
+/*
+ * Starts ARGV (ARGV[0] a path) with stderr, and stdout unless STDOUT_FD, into
+ * LOG_PATH (truncated); with STDOUT_FD, *STDOUT_FD reads its stdout. The
+ * child's pid, or -1.
+ */
+pid_t util_spawn(const char *const argv[], const char *log_path, int *stdout_fd);
+/* Sends PID SIGTERM and returns its exit status (128 + the signal if one ended it). */
+int util_stop(pid_t pid);
+/*
+ * Starts `APP --log-level warn broker`, its log in LOG_PATH, and waits for the
+ * address it prints into BOOTSTRAP; *OUT keeps its stdout open (fclose it
+ * after stopping the broker). The pid, or -1 when the broker printed nothing.
+ */
+pid_t util_start_broker(const char *app, const char *log_path, FILE **out, char *bootstrap,
+                        size_t size);
 
 #endif

@@ -20,37 +20,7 @@
 #include <cmocka.h>
 
 #include "kafka.h"
-
-
-static pid_t spawn(const char *const argv[], const char *log_path, int *stdout_fd) {
-    int pipefd[2] = {-1, -1};
-    if (stdout_fd)
-        assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (log < 0)
-            _exit(127);
-        dup2(log, 2);
-        dup2(stdout_fd ? pipefd[1] : log, 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    if (stdout_fd) {
-        close(pipefd[1]);
-        *stdout_fd = pipefd[0];
-    }
-    return pid;
-}
-
-static int stop(pid_t pid) {
-    kill(pid, SIGTERM);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        assert_int_equal(errno, EINTR);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+#include "pipeline_util.h"
 
 /* Runs CMD; stdout into OUT, stderr into ERR (either may be NULL); returns the exit status. */
 static int run(const char *cmd, char *out, size_t size, char *err, size_t err_size) {
@@ -119,8 +89,8 @@ static void served_at(const char *log, char *addr, size_t size) {
 static void the_commands_with_a_broker(void **state) {
     (void)state;
     /* a previous run's files would be read before the new processes truncate them */
-    static const char *const stale[] = {MOOSE__BROKER_FILE, "tail.out", "run.log", "broker.log",
-                                        "cmd.out", "cmd.err"};
+    static const char *const stale[] = {MOOSE__BROKER_FILE, "tail.out", "run.log",
+                                        "broker.log",       "cmd.out",  "cmd.err"};
     for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
         unlink(stale[i]);
     setenv("FIXTURE_APP", "pcli", 1);
@@ -128,12 +98,10 @@ static void the_commands_with_a_broker(void **state) {
     setenv("FIXTURE_PARTITIONS", "1", 1);
     char out[16384], err[8192];
 
-    const char *broker_argv[] = {ENGINE_APP, "--log-level", "warn", "broker", NULL};
-    int broker_out;
-    pid_t broker = spawn(broker_argv, "broker.log", &broker_out);
-    FILE *bf = fdopen(broker_out, "r");
-    char bootstrap[256] = "";
-    assert_non_null(fgets(bootstrap, sizeof bootstrap, bf));
+    FILE *bf;
+    char bootstrap[256];
+    pid_t broker = util_start_broker(ENGINE_APP, "broker.log", &bf, bootstrap, sizeof bootstrap);
+    assert_true(broker > 0);
 
     /* write: refused lines by number and reason on stderr, exit 1; the others are written */
     FILE *in = fopen("input.jsonl", "w");
@@ -143,23 +111,24 @@ static void the_commands_with_a_broker(void **state) {
           "{\"id\":\"c\",\"data\":\"abc\"}\n",
           in);
     fclose(in);
-    assert_int_equal(run(ENGINE_APP " write raw input.jsonl", out, sizeof out, err, sizeof err),
-                     1);
+    assert_int_equal(run(ENGINE_APP " write raw input.jsonl", out, sizeof out, err, sizeof err), 1);
     assert_string_equal(err, "2: error: data: length 0 is outside [1, 64]\n"
                              "3: error: expected an object, found 'n'\n"
                              "2 written, 2 refused\n");
 
     /* tail: what is in the topic, as PARTITION:OFFSET KEY VALUE */
     const char *tail_argv[] = {ENGINE_APP, "--log-level", "warn", "tail", "raw", NULL};
-    pid_t tail = spawn(tail_argv, "tail.out", NULL);
+    pid_t tail = util_spawn(tail_argv, "tail.out", NULL);
+    assert_true(tail > 0);
     assert_true(wait_for("tail.out", "0:1 c {\"id\":\"c\",\"data\":\"abc\"}\n", 30000));
-    assert_int_equal(stop(tail), 0);
+    assert_int_equal(util_stop(tail), 0);
     assert_true(wait_for("tail.out", "0:0 a {\"id\":\"a\",\"data\":\"1.5\"}\n", 100));
 
     /* run: the transform sends "abc" to the DLQ; --http serves metrics and health */
-    const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "--http", "127.0.0.1:0", "run",
-                              NULL};
-    pid_t app = spawn(run_argv, "run.log", NULL);
+    const char *run_argv[] = {ENGINE_APP,    "--log-level", "info", "--http",
+                              "127.0.0.1:0", "run",         NULL};
+    pid_t app = util_spawn(run_argv, "run.log", NULL);
+    assert_true(app > 0);
     char http[64], cmd[512];
     served_at("run.log", http, sizeof http);
     assert_true(wait_for("run.log", "transform failed transform=to_float key=c", 30000));
@@ -200,10 +169,10 @@ static void the_commands_with_a_broker(void **state) {
     assert_int_equal(run(ENGINE_APP " replay raw", out, sizeof out, err, sizeof err), 0);
     assert_true(strncmp(out, "replayed ", 9) == 0);
 
-    assert_int_equal(stop(app), 0);
+    assert_int_equal(util_stop(app), 0);
     assert_true(wait_for("run.log", "info run stopped", 100));
     fclose(bf);
-    assert_int_equal(stop(broker), 0);
+    assert_int_equal(util_stop(broker), 0);
 
     /* with the broker gone, commands say so instead of starting their own */
     assert_int_equal(run(ENGINE_APP " dlq raw", out, sizeof out, err, sizeof err), 2);
@@ -237,15 +206,14 @@ static void a_second_signal_stops_at_once(void **state) {
     setenv("FIXTURE_APP", "pstop", 1);
     setenv("FIXTURE_TRANSFORM", "to_float", 1);
     setenv("FIXTURE_PARTITIONS", "1", 1);
-    const char *broker_argv[] = {ENGINE_APP, "--log-level", "warn", "broker", NULL};
-    int broker_out;
-    pid_t broker = spawn(broker_argv, "broker2.log", &broker_out);
-    FILE *bf = fdopen(broker_out, "r");
-    char bootstrap[256] = "";
-    assert_non_null(fgets(bootstrap, sizeof bootstrap, bf));
+    FILE *bf;
+    char bootstrap[256];
+    pid_t broker = util_start_broker(ENGINE_APP, "broker2.log", &bf, bootstrap, sizeof bootstrap);
+    assert_true(broker > 0);
 
     const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "run", NULL};
-    pid_t app = spawn(run_argv, "run2.log", NULL);
+    pid_t app = util_spawn(run_argv, "run2.log", NULL);
+    assert_true(app > 0);
     assert_true(wait_for("run2.log", "info run running app=pstop", 30000));
     assert_int_equal(kill(broker, SIGSTOP), 0);
     kill(app, SIGTERM);
@@ -263,7 +231,7 @@ static void a_second_signal_stops_at_once(void **state) {
 
     kill(broker, SIGCONT);
     fclose(bf);
-    assert_int_equal(stop(broker), 0);
+    assert_int_equal(util_stop(broker), 0);
 }
 
 int main(void) {

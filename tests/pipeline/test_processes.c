@@ -25,38 +25,6 @@
 
 enum { RECORDS = 2000, PARTITIONS = 4 };
 
-static pid_t spawn(const char *const argv[], const char *log_path, int *stdout_fd) {
-    int pipefd[2] = {-1, -1};
-    if (stdout_fd)
-        assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (log < 0)
-            _exit(127);
-        dup2(log, 2);
-        dup2(stdout_fd ? pipefd[1] : log, 1);
-        if (stdout_fd)
-            close(pipefd[0]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    if (stdout_fd) {
-        close(pipefd[1]);
-        *stdout_fd = pipefd[0];
-    }
-    return pid;
-}
-
-static int stop(pid_t pid) {
-    kill(pid, SIGTERM);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        assert_int_equal(errno, EINTR);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 typedef struct seen {
     int partition;
     long long offset, t;
@@ -87,25 +55,24 @@ static void two_processes_share_the_partitions(void **state) {
     setenv("FIXTURE_TRANSFORM", "owner", 1);
     setenv("FIXTURE_PARTITIONS", "4", 1);
 
-    const char *broker_argv[] = {ENGINE_APP, "--log-level", "warn", "broker", NULL};
-    int broker_out;
-    pid_t broker = spawn(broker_argv, "broker.log", &broker_out);
-    FILE *bf = fdopen(broker_out, "r");
-    char bootstrap[256] = "";
-    assert_non_null(fgets(bootstrap, sizeof bootstrap, bf));
+    FILE *bf;
+    char bootstrap[256];
+    pid_t broker = util_start_broker(ENGINE_APP, "broker.log", &bf, bootstrap, sizeof bootstrap);
+    assert_true(broker > 0);
     assert_non_null(strstr(bootstrap, "127.0.0.1:"));
 
     const char *run_argv[] = {ENGINE_APP, "--log-level", "info", "run", NULL};
-    pid_t run1 = spawn(run_argv, "run1.log", NULL);
-    pid_t run2 = spawn(run_argv, "run2.log", NULL);
+    pid_t run1 = util_spawn(run_argv, "run1.log", NULL);
+    assert_true(run1 > 0);
+    pid_t run2 = util_spawn(run_argv, "run2.log", NULL);
+    assert_true(run2 > 0);
 
     FILE *rf = fopen("records.jsonl", "w");
     assert_non_null(rf);
     for (int i = 0; i < RECORDS; i++)
         fprintf(rf, "{\"id\":\"r%d\",\"data\":\"%d\"}\n", i, i);
     fclose(rf);
-    assert_int_equal(system(ENGINE_APP " --log-level warn write raw records.jsonl 2>write.log"),
-                     0);
+    assert_int_equal(system(ENGINE_APP " --log-level warn write raw records.jsonl 2>write.log"), 0);
 
     moose__kafka_opts kopts = {.brokers = "embedded", .embedded = MOOSE__EMBEDDED_FIND};
     moose__kafka *kafka = NULL;
@@ -124,8 +91,8 @@ static void two_processes_share_the_partitions(void **state) {
         /* "KEY {"id":"rN P OFFSET PID.THREAD T",...}": the key repeats the id */
         const char *v = strstr(out.items[i].text, "{\"id\":\"r");
         assert_non_null(v);
-        assert_int_equal(sscanf(v + 8, "%d %d %lld %63s %lld", &id, &s[i].partition,
-                                &s[i].offset, s[i].worker, &s[i].t),
+        assert_int_equal(sscanf(v + 8, "%d %d %lld %63s %lld", &id, &s[i].partition, &s[i].offset,
+                                s[i].worker, &s[i].t),
                          5);
         assert_true(id >= 0 && id < RECORDS);
         done[id] = true;
@@ -145,8 +112,7 @@ static void two_processes_share_the_partitions(void **state) {
         if (s[k].partition == s[k - 1].partition && s[k].offset == s[k - 1].offset &&
             atol(s[k].worker) == atol(s[k - 1].worker))
             fail_msg("partition %d offset %lld processed twice in process %ld (%s, %s)",
-                     s[k].partition, s[k].offset, atol(s[k].worker), s[k - 1].worker,
-                     s[k].worker);
+                     s[k].partition, s[k].offset, atol(s[k].worker), s[k - 1].worker, s[k].worker);
 
     /*
      * One owner at a time. Each owner reads its partition in offset order,
@@ -202,15 +168,15 @@ static void two_processes_share_the_partitions(void **state) {
         fail_msg("partition %d of pmp-raw was never committed to its end", lagging);
 
     /* SIGTERM: drain, commit, exit 0; what was committed stays committed */
-    assert_int_equal(stop(run1), 0);
-    assert_int_equal(stop(run2), 0);
+    assert_int_equal(util_stop(run1), 0);
+    assert_int_equal(util_stop(run2), 0);
     for (int32_t p = 0; p < PARTITIONS; p++) {
         int64_t end = util_end_offset(kafka, "pmp-raw", p);
         assert_int_equal(util_committed(kafka, "pmp.transform.owner", "pmp-raw", p), end);
     }
     moose__kafka_close(kafka);
     fclose(bf);
-    assert_int_equal(stop(broker), 0);
+    assert_int_equal(util_stop(broker), 0);
 }
 
 int main(void) {
