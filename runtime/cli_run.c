@@ -44,8 +44,7 @@ static void *watch_second_signal(void *arg) {
 }
 
 int moose__cli_run(const moose__cli *cli) {
-    /* Blocked before any thread exists, so every thread inherits the mask and sigwait() gets them.
-     */
+    /* Blocked before any thread exists: every thread inherits the mask, and sigwait() gets them. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
