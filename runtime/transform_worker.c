@@ -462,7 +462,15 @@ static void tally_flush(worker *w) {
     w->in = w->bytes_in = w->valid = w->filtered = w->out = w->bytes_out = 0;
 }
 
-static void process(worker *w, rd_kafka_message_t *msg) {
+/*
+ * The time inside the function is measured on every record, except in a
+ * batch of TIMED_BATCH records or more, where one in TIMED_EVERY is: at that
+ * pace the percentiles come from thousands of records a second either way,
+ * and two clock reads a record were about 2 % of the transform's CPU.
+ */
+enum { TIMED_BATCH = 32, TIMED_EVERY = 8 };
+
+static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     moose__component *m = w->runner->metrics;
     partq *p = partq_get(w, msg->partition);
     if (!p || !p->owned) {
@@ -491,10 +499,11 @@ static void process(worker *w, rd_kafka_message_t *msg) {
 
     w->in++;
     w->bytes_in += msg->len;
-    uint64_t t0 = moose__metrics_now_ns();
+    uint64_t t0 = timed ? moose__metrics_now_ns() : 0;
     int rc = moose__transform_record(&w->ctx, msg->payload, msg->payload ? msg->len : 0,
                                      msg->partition, msg->offset);
-    moose__latency_record(m, MOOSE__L_TRANSFORM, moose__metrics_now_ns() - t0);
+    if (timed)
+        moose__latency_record(m, MOOSE__L_TRANSFORM, moose__metrics_now_ns() - t0);
     moose_transform_ctx *ctx = &w->ctx;
     if (ctx->failure == MOOSE__FAIL_DECODE || ctx->failure == MOOSE__FAIL_INPUT)
         moose__metrics_validated(m, msg->payload, msg->payload ? msg->len : 0, &ctx->errs);
@@ -535,7 +544,7 @@ static void *worker_main(void *arg) {
             continue;
         }
         for (int i = 0; i < n; i++)
-            process(w, batch[i]);
+            process(w, batch[i], n < TIMED_BATCH || i % TIMED_EVERY == 0);
         for (size_t i = 0; i < w->nparts; i++)
             if (w->parts[i].owned)
                 reap(w, &w->parts[i]);
