@@ -38,15 +38,21 @@ struct moose__consumer {
     /* Expected offsets: touched only on the polling thread (poll and rebalance callbacks). */
     expect *exp;
     size_t nexp, capexp;
+    size_t last_exp; /* where the last lookup found its partition: records come in runs of one */
     atomic_uint_fast64_t gaps;
     atomic_uint_fast64_t lost;
     atomic_int closed;
 };
 
 static expect *expect_find(moose__consumer *c, const char *topic, int32_t partition) {
+    if (c->last_exp < c->nexp && c->exp[c->last_exp].partition == partition &&
+        strcmp(c->exp[c->last_exp].topic, topic) == 0)
+        return &c->exp[c->last_exp];
     for (size_t i = 0; i < c->nexp; i++)
-        if (c->exp[i].partition == partition && strcmp(c->exp[i].topic, topic) == 0)
+        if (c->exp[i].partition == partition && strcmp(c->exp[i].topic, topic) == 0) {
+            c->last_exp = i;
             return &c->exp[i];
+        }
     return NULL;
 }
 
