@@ -26,22 +26,21 @@ int moose_validate_str(moose_errors *errs, const moose_path *path, const char *n
         moose_validate_fail(errs, path, name, "type", "string has a length but no bytes");
         return 1;
     }
-    if (min_chars < 0 && max_chars < 0 && !pattern) {
-        /* only well-formedness to check: ASCII text (the usual case) needs no decoding */
-        const unsigned char *p = (const unsigned char *)s.ptr;
-        size_t i = 0;
-        uint64_t high = 0;
-        for (; i + 8 <= s.len; i += 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            high |= w;
-        }
-        for (; i < s.len; i++)
-            high |= p[i];
-        if (!(high & 0x8080808080808080ull))
-            return 0;
+    /* ASCII text (the usual case) is well-formed and has as many characters as bytes. */
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t i = 0;
+    uint64_t high = 0;
+    for (; i + 8 <= s.len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        high |= w;
     }
-    int64_t n = moose_utf8_length(s.ptr, s.len);
+    for (; i < s.len; i++)
+        high |= p[i];
+    bool ascii = !(high & 0x8080808080808080ull);
+    if (ascii && min_chars < 0 && max_chars < 0 && !pattern)
+        return 0;
+    int64_t n = ascii ? (int64_t)s.len : moose_utf8_length(s.ptr, s.len);
     if (n < 0) {
         moose_validate_fail(errs, path, name, "encoding", "not valid UTF-8");
         return 1;
