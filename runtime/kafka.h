@@ -222,6 +222,13 @@ int moose__producer_send_sync(moose__producer *p, const char *topic, const void 
 int moose__producer_flush(moose__producer *p, int timeout_ms);
 /* Records queued and not yet reported. */
 int64_t moose__producer_in_flight(const moose__producer *p);
+/*
+ * From now on a send that would wait on back-pressure returns MOOSE_ECLOSED
+ * at once (waiting ones too); sends with room still go. For an owner that is
+ * stopping: the readers it would wait for may never commit again (they stop
+ * too, or the broker is gone), and what it could not send is read again.
+ */
+void moose__producer_stop_waiting(moose__producer *p);
 /* Flushes (up to moose.send.timeout.ms), then frees; records still queued are reported ECLOSED.
  * NULL ok. */
 void moose__producer_close(moose__producer *p);

@@ -70,6 +70,7 @@ struct moose__producer {
     pthread_t poller;
     atomic_int stop;
     atomic_int closing;
+    atomic_int no_waiting; /* moose__producer_stop_waiting: back-pressure refuses, never waits */
     atomic_int_fast64_t in_flight;
     atomic_int waiters; /* threads in flush or back-pressure waits */
     /* Sends with this callback carry their opaque as is, tagged, with no send_ctx (set once). */
@@ -493,11 +494,29 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
     if (!fetched || !low || !high)
         goto out;
     int timeout = p->kafka->admin_timeout_ms;
+    /*
+     * One request per partition, each bounded by the timeout: a broker that
+     * does not answer (or a producer that stops waiting) ends the round at the
+     * first one rather than after all of them; nothing is learned this time.
+     */
+    bool answered = true;
     for (int32_t i = 0; i < n; i++) {
         low[i] = high[i] = -1;
-        rd_kafka_query_watermark_offsets(p->rk, t->name, i, &low[i], &high[i], timeout);
+        if (!answered || p->closing || atomic_load(&p->no_waiting)) {
+            answered = false;
+            continue;
+        }
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(p->rk, t->name, i, &low[i], &high[i], timeout);
+        if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+            answered = false;
     }
     for (size_t g = 0; g < ngroups; g++) {
+        if (!answered) {
+            for (int32_t i = 0; i < n; i++)
+                fetched[g * (size_t)n + (size_t)i] = -1; /* offsets only grow: no change */
+            continue;
+        }
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
         for (int32_t i = 0; i < n; i++)
             rd_kafka_topic_partition_list_add(parts, t->name, i);
@@ -545,7 +564,7 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
         bool nothing_ahead = records == 0;
         if (nothing_ahead || (records + 1 <= k->bp_max_records && held + bytes <= k->bp_max_bytes))
             return 0;
-        if (p->closing)
+        if (p->closing || atomic_load(&p->no_waiting))
             return MOOSE_ECLOSED;
         int64_t now = moose__kafka_now_ms();
         atomic_store_explicit(&k->held_back_ms, now, memory_order_relaxed);
@@ -771,6 +790,15 @@ int moose__producer_flush(moose__producer *p, int timeout_ms) {
     int rc = atomic_load(&p->in_flight) > 0 ? MOOSE_ETIMEDOUT : 0;
     pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+void moose__producer_stop_waiting(moose__producer *p) {
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->no_waiting, 1);
+    pthread_cond_broadcast(&p->cond); /* a writer waiting now sees it */
+    pthread_mutex_unlock(&p->lock);
 }
 
 int64_t moose__producer_in_flight(const moose__producer *p) {

@@ -212,6 +212,8 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
                 break;
             pause_briefly();
         }
+        if (rc == MOOSE_ECLOSED)
+            slot_failed(s, rc, errstr); /* stopping: the record is read again, not lost */
         if (rc != 0)
             atomic_fetch_sub_explicit(&s->pending, 1, memory_order_relaxed);
     }
@@ -225,12 +227,23 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
     return rc;
 }
 
+/*
+ * A record whose output was given up because the runtime is closing (a send
+ * refused while stopping, or purged by the producer's close): not a delivery
+ * failure for the dead letter queue, but work left undone. It is never
+ * retired, so no commit passes it, and it is read again at the next start.
+ */
+static bool abandoned(slot *s) {
+    return atomic_load_explicit(&s->pending, memory_order_acquire) == 0 &&
+           atomic_load_explicit(&s->status, memory_order_relaxed) == MOOSE_ECLOSED;
+}
+
 /* Retires finished records at the head of P's ring; returns how many. */
 static size_t reap(worker *w, partq *p) {
     size_t n = 0;
     while (p->head < p->tail) {
         slot *s = &p->slots[p->head % RING_SLOTS];
-        if (atomic_load_explicit(&s->pending, memory_order_acquire) != 0)
+        if (atomic_load_explicit(&s->pending, memory_order_acquire) != 0 || abandoned(s))
             break;
         int status = atomic_load_explicit(&s->status, memory_order_relaxed);
         if (status != 0) {
@@ -307,14 +320,15 @@ static bool commit(worker *w, bool sync) {
     return all;
 }
 
-/* Waits until every record of P in flight retired; false after DRAIN_TIMEOUT_MS. */
+/* Waits until every record of P in flight retired; false after DRAIN_TIMEOUT_MS or at a record
+ * given up (abandoned). */
 static bool drain(worker *w, partq *p) {
     uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
     for (;;) {
         reap(w, p);
         if (p->head == p->tail)
             return true;
-        if (now_ms() > deadline)
+        if (abandoned(&p->slots[p->head % RING_SLOTS]) || now_ms() > deadline)
             return false;
         pause_briefly();
     }
@@ -526,6 +540,28 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
 }
 
+/*
+ * Lets go of the records still in the rings (given up, or not acknowledged
+ * within the drain): they were not committed and are read again. librdkafka
+ * destroys a consumer only once every message it handed out is destroyed,
+ * so a record kept here would hold the close up. Their slots stay allocated
+ * (a late delivery report may still count one down) until the runner is
+ * freed.
+ */
+static void release_unfinished(worker *w) {
+    for (size_t i = 0; i < w->nparts; i++) {
+        partq *p = &w->parts[i];
+        for (; p->slots && p->head < p->tail; p->head++) {
+            slot *s = &p->slots[p->head % RING_SLOTS];
+            if (s->msg)
+                rd_kafka_message_destroy(s->msg);
+            s->msg = NULL;
+            free(s->fail_message);
+            s->fail_message = NULL;
+        }
+    }
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     moose__transform_runner *r = w->runner;
@@ -594,6 +630,7 @@ static void *worker_main(void *arg) {
                        "the next owner (at least once)",
                        r->desc->name, i, w->parts[i].done_next);
     wait_all_committed(r);
+    release_unfinished(w);
     moose__metrics_remove_consumer(r->metrics, moose__consumer_handle(w->consumer));
     moose__consumer_close(w->consumer);
     w->consumer = NULL;
@@ -618,7 +655,8 @@ static void runner_free(moose__transform_runner *r) {
             partq *p = &w->parts[j];
             for (uint64_t k = p->head; p->slots && k < p->tail; k++) {
                 slot *s = &p->slots[k % RING_SLOTS];
-                rd_kafka_message_destroy(s->msg);
+                if (s->msg)
+                    rd_kafka_message_destroy(s->msg);
                 free(s->fail_message);
             }
             free(p->slots);
@@ -737,8 +775,15 @@ int moose__transform_workers_assigned(moose__transform_runner *r) {
 }
 
 void moose__transform_request_stop(moose__transform_runner *r) {
-    if (r)
-        atomic_store(&r->stop, true);
+    if (!r)
+        return;
+    atomic_store(&r->stop, true);
+    /*
+     * A worker waiting on back-pressure waits for readers to commit, and they
+     * may never again: they stop too, or the broker is gone. It gives up its
+     * record instead, which is read again at the next start.
+     */
+    moose__producer_stop_waiting(r->producer);
 }
 
 void moose__transform_join(moose__transform_runner *r) {
