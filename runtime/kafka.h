@@ -224,7 +224,8 @@ int moose__producer_flush(moose__producer *p, int timeout_ms);
 int64_t moose__producer_in_flight(const moose__producer *p);
 /*
  * From now on a send that would wait on back-pressure returns MOOSE_ECLOSED
- * at once (waiting ones too); sends with room still go. For an owner that is
+ * at once (waiting ones too), and one that would wait for room in
+ * librdkafka's full queue MOOSE_EQUEUEFULL; sends with room still go. For an owner that is
  * stopping: the readers it would wait for may never commit again (they stop
  * too, or the broker is gone), and what it could not send is read again.
  */

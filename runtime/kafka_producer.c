@@ -70,7 +70,7 @@ struct moose__producer {
     pthread_t poller;
     atomic_int stop;
     atomic_int closing;
-    atomic_int no_waiting; /* moose__producer_stop_waiting: back-pressure refuses, never waits */
+    atomic_int no_waiting; /* moose__producer_stop_waiting: sends refuse rather than wait */
     atomic_int_fast64_t in_flight;
     atomic_int waiters; /* threads in flush or back-pressure waits */
     /* Sends with this callback carry their opaque as is, tagged, with no send_ctx (set once). */
@@ -687,7 +687,8 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         /* A full local queue drains as deliveries come back: wait for room, within limits. */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !atomic_load(&p->closing)) {
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !atomic_load(&p->closing) &&
+            !atomic_load(&p->no_waiting)) {
             int64_t now = moose__kafka_now_ms();
             if (deadline < 0)
                 deadline = now + p->kafka->send_timeout_ms;

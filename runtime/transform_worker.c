@@ -210,6 +210,10 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
                                  sizeof errstr);
             if (rc != MOOSE_EQUEUEFULL)
                 break;
+            if (atomic_load(&w->runner->stop)) {
+                rc = MOOSE_ECLOSED; /* stopping: a full queue is given up, not waited out */
+                break;
+            }
             pause_briefly();
         }
         if (rc == MOOSE_ECLOSED)
@@ -450,6 +454,10 @@ static void produce_output(worker *w, slot *s, const moose__output *o) {
                                   base + o->value_off, o->value_len, output_delivered, s);
         if (rc != MOOSE_EQUEUEFULL)
             break;
+        if (atomic_load(&w->runner->stop)) {
+            rc = MOOSE_ECLOSED; /* stopping: a full queue is given up, not waited out */
+            break;
+        }
         pause_briefly();
     }
     if (rc != 0) {
