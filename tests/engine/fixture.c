@@ -14,7 +14,9 @@
 
 /* ---- RawEvent ---- */
 
-static void RawEvent_init(void *rec) { memset(rec, 0, sizeof(RawEvent)); }
+static void RawEvent_init(void *rec) {
+    memset(rec, 0, sizeof(RawEvent));
+}
 
 static int read_field_str(moose_json_reader *r, const char *name, moose_str *out) {
     moose_path p = {r->path, name, 0};
@@ -80,8 +82,8 @@ static int RawEvent_validate(const void *rec, moose_errors *errs) {
     const RawEvent *e = rec;
     int64_t n = moose_utf8_length(e->data.ptr ? e->data.ptr : "", e->data.len);
     if (n < 1 || n > 64) {
-        moose_errors_add(errs, "data", "length", -1,
-                         "length %lld is outside [1, 64]", (long long)n);
+        moose_errors_add(errs, "data", "length", -1, "length %lld is outside [1, 64]",
+                         (long long)n);
         return MOOSE_EVALIDATION;
     }
     return 0;
@@ -98,23 +100,40 @@ static int RawEvent_encode(const void *rec, moose_buf *out) {
 }
 
 static const moose_field_desc RawEvent_fields[] = {
-    {.name = "id", .name_len = 2, .type = MOOSE_TYPE_STRING, .flags = MOOSE_FIELD_KEY,
-     .offset = offsetof(RawEvent, id), .elem_size = sizeof(moose_str)},
-    {.name = "data", .name_len = 4, .type = MOOSE_TYPE_STRING, .flags = MOOSE_FIELD_HAS_LENGTH,
-     .offset = offsetof(RawEvent, data), .elem_size = sizeof(moose_str), .length_min = 1,
+    {.name = "id",
+     .name_len = 2,
+     .type = MOOSE_TYPE_STRING,
+     .flags = MOOSE_FIELD_KEY,
+     .offset = offsetof(RawEvent, id),
+     .elem_size = sizeof(moose_str)},
+    {.name = "data",
+     .name_len = 4,
+     .type = MOOSE_TYPE_STRING,
+     .flags = MOOSE_FIELD_HAS_LENGTH,
+     .offset = offsetof(RawEvent, data),
+     .elem_size = sizeof(moose_str),
+     .length_min = 1,
      .length_max = 64},
 };
 
 const moose_model_desc RawEvent_desc = {
-    .name = "RawEvent", .size = sizeof(RawEvent), .align = _Alignof(RawEvent),
-    .fields = RawEvent_fields, .nfields = 2, .key_field = 0,
-    .init = RawEvent_init, .decode = RawEvent_decode, .validate = RawEvent_validate,
+    .name = "RawEvent",
+    .size = sizeof(RawEvent),
+    .align = _Alignof(RawEvent),
+    .fields = RawEvent_fields,
+    .nfields = 2,
+    .key_field = 0,
+    .init = RawEvent_init,
+    .decode = RawEvent_decode,
+    .validate = RawEvent_validate,
     .encode = RawEvent_encode,
 };
 
 /* ---- ProcessedEvent ---- */
 
-static void ProcessedEvent_init(void *rec) { memset(rec, 0, sizeof(ProcessedEvent)); }
+static void ProcessedEvent_init(void *rec) {
+    memset(rec, 0, sizeof(ProcessedEvent));
+}
 
 static int ProcessedEvent_decode(void *rec, const char *json, size_t len, moose_arena *arena,
                                  const moose_decode_options *opts, moose_errors *errs) {
@@ -175,18 +194,33 @@ static int ProcessedEvent_encode(const void *rec, moose_buf *out) {
 }
 
 static const moose_field_desc ProcessedEvent_fields[] = {
-    {.name = "id", .name_len = 2, .type = MOOSE_TYPE_STRING, .flags = MOOSE_FIELD_KEY,
-     .offset = offsetof(ProcessedEvent, id), .elem_size = sizeof(moose_str)},
-    {.name = "value", .name_len = 5, .type = MOOSE_TYPE_FLOAT64, .flags = MOOSE_FIELD_HAS_RANGE,
-     .offset = offsetof(ProcessedEvent, value), .elem_size = sizeof(double), .range_min = 0,
+    {.name = "id",
+     .name_len = 2,
+     .type = MOOSE_TYPE_STRING,
+     .flags = MOOSE_FIELD_KEY,
+     .offset = offsetof(ProcessedEvent, id),
+     .elem_size = sizeof(moose_str)},
+    {.name = "value",
+     .name_len = 5,
+     .type = MOOSE_TYPE_FLOAT64,
+     .flags = MOOSE_FIELD_HAS_RANGE,
+     .offset = offsetof(ProcessedEvent, value),
+     .elem_size = sizeof(double),
+     .range_min = 0,
      .range_max = 1e9},
 };
 
 const moose_model_desc ProcessedEvent_desc = {
-    .name = "ProcessedEvent", .size = sizeof(ProcessedEvent),
-    .align = _Alignof(ProcessedEvent), .fields = ProcessedEvent_fields, .nfields = 2,
-    .key_field = 0, .init = ProcessedEvent_init, .decode = ProcessedEvent_decode,
-    .validate = ProcessedEvent_validate, .encode = ProcessedEvent_encode,
+    .name = "ProcessedEvent",
+    .size = sizeof(ProcessedEvent),
+    .align = _Alignof(ProcessedEvent),
+    .fields = ProcessedEvent_fields,
+    .nfields = 2,
+    .key_field = 0,
+    .init = ProcessedEvent_init,
+    .decode = ProcessedEvent_decode,
+    .validate = ProcessedEvent_validate,
+    .encode = ProcessedEvent_encode,
 };
 
 /* ---- transforms ---- */
@@ -249,9 +283,9 @@ static int tag(const void *rec, moose_transform_ctx *ctx) {
     int rc = parse_value(in, ctx, &out.value);
     if (rc)
         return rc;
-    out.id = moose_transform_printf(ctx, "%s@%d:%lld", in->id.ptr,
-                                    (int)moose_transform_partition(ctx),
-                                    (long long)moose_transform_offset(ctx));
+    out.id =
+        moose_transform_printf(ctx, "%s@%d:%lld", in->id.ptr, (int)moose_transform_partition(ctx),
+                               (long long)moose_transform_offset(ctx));
     return moose_transform_emit(ctx, 0, &out);
 }
 
@@ -265,9 +299,29 @@ static int owner(const void *rec, moose_transform_ctx *ctx) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     out.id = moose_transform_printf(
         ctx, "%s %d %lld %ld.%lu %lld", in->id.ptr, (int)moose_transform_partition(ctx),
-        (long long)moose_transform_offset(ctx), (long)getpid(),
-        (unsigned long)pthread_self(), (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        (long long)moose_transform_offset(ctx), (long)getpid(), (unsigned long)pthread_self(),
+        (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
     return moose_transform_emit(ctx, 0, &out);
+}
+
+void fixture_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+char *fixture_read_log(FILE *log) {
+    fflush(log);
+    long size = ftell(log);
+    char *text = size >= 0 ? calloc(1, (size_t)size + 1) : NULL;
+    if (!text)
+        return NULL;
+    rewind(log);
+    if (fread(text, 1, (size_t)size, log) != (size_t)size) {
+        free(text);
+        text = NULL;
+    }
+    fseek(log, 0, SEEK_END);
+    return text;
 }
 
 void fixture_app_init(fixture_app *f, const char *name, fixture_transform which,
@@ -279,25 +333,33 @@ void fixture_app_init(fixture_app *f, const char *name, fixture_transform which,
     snprintf(f->names[1], sizeof f->names[1], "%s-out", name);
     snprintf(f->names[2], sizeof f->names[2], "%s-audit", name);
     snprintf(f->names[3], sizeof f->names[3], "%s", name);
-    f->raw = (moose_stream_desc){.name = "raw", .topic = f->names[0], .model = &RawEvent_desc,
+    f->raw = (moose_stream_desc){.name = "raw",
+                                 .topic = f->names[0],
+                                 .model = &RawEvent_desc,
                                  .parallelism = raw_partitions};
-    f->out = (moose_stream_desc){.name = "out", .topic = f->names[1],
-                                 .model = &ProcessedEvent_desc, .parallelism = 1};
-    f->audit = (moose_stream_desc){.name = "audit", .topic = f->names[2],
-                                   .model = &ProcessedEvent_desc, .parallelism = 1};
+    f->out = (moose_stream_desc){
+        .name = "out", .topic = f->names[1], .model = &ProcessedEvent_desc, .parallelism = 1};
+    f->audit = (moose_stream_desc){
+        .name = "audit", .topic = f->names[2], .model = &ProcessedEvent_desc, .parallelism = 1};
     f->streams[0] = &f->raw;
     f->streams[1] = &f->out;
     f->streams[2] = &f->audit;
     f->dests[0] = &f->out;
     f->dests[1] = &f->audit;
-    f->transform = (moose_transform_desc){
-        .name = tnames[which], .source = &f->raw, .destinations = f->dests,
-        .ndestinations = which == FIXTURE_FANOUT ? 2 : 1, .fn = fns[which]};
+    f->transform = (moose_transform_desc){.name = tnames[which],
+                                          .source = &f->raw,
+                                          .destinations = f->dests,
+                                          .ndestinations = which == FIXTURE_FANOUT ? 2 : 1,
+                                          .fn = fns[which]};
     f->transforms[0] = &f->transform;
     f->models[0] = &RawEvent_desc;
     f->models[1] = &ProcessedEvent_desc;
-    f->app = (moose_app_desc){
-        .abi_version = MOOSE_ABI_VERSION, .name = f->names[3], .models = f->models,
-        .nmodels = 2, .streams = f->streams, .nstreams = 3, .transforms = f->transforms,
-        .ntransforms = 1};
+    f->app = (moose_app_desc){.abi_version = MOOSE_ABI_VERSION,
+                              .name = f->names[3],
+                              .models = f->models,
+                              .nmodels = 2,
+                              .streams = f->streams,
+                              .nstreams = 3,
+                              .transforms = f->transforms,
+                              .ntransforms = 1};
 }

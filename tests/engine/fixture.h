@@ -12,6 +12,8 @@
 #ifndef MOOSE_TEST_FIXTURE_H
 #define MOOSE_TEST_FIXTURE_H
 
+#include <stdio.h>
+
 #include <moose/app.h>
 #include <moose/schema.h>
 #include <moose/transform.h>
@@ -56,6 +58,11 @@ typedef struct fixture_app {
  * Fills F: app NAME, topics "<NAME>-raw", "<NAME>-out", "<NAME>-audit";
  * RAW_PARTITIONS partitions on raw; WHICH transform.
  */
+/* Sleeps MS milliseconds. */
+void fixture_sleep_ms(int ms);
+/* Everything written to LOG (a tmpfile) so far, as one string (caller frees); NULL on failure. */
+char *fixture_read_log(FILE *log);
+
 void fixture_app_init(fixture_app *f, const char *name, fixture_transform which,
                       int32_t raw_partitions);
 

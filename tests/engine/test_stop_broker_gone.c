@@ -30,24 +30,6 @@
 enum { RECORDS = 50, PARTITIONS = 2, PROCESS_TIMEOUT_MS = 60000 };
 enum { API_OFFSET_COMMIT = 8 }; /* Kafka's api key: rdkafka_mock.h takes the number */
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Everything logged so far, as one string (caller frees). */
-static char *read_log(FILE *log) {
-    fflush(log);
-    long size = ftell(log);
-    assert_true(size >= 0);
-    char *text = calloc(1, (size_t)size + 1);
-    assert_non_null(text);
-    rewind(log);
-    assert_int_equal(fread(text, 1, (size_t)size, log), (size_t)size);
-    fseek(log, 0, SEEK_END);
-    return text;
-}
-
 static void stop_returns_with_every_broker_down(void **state) {
     (void)state;
     FILE *log = tmpfile();
@@ -94,7 +76,7 @@ static void stop_returns_with_every_broker_down(void **state) {
         assert_int_equal(moose_transform_metrics(app, f.transform.name, &m), 0);
         if (m.records_out >= RECORDS)
             break;
-        sleep_ms(50);
+        fixture_sleep_ms(50);
     }
     assert_int_equal(m.records_out, RECORDS);
 
@@ -102,7 +84,8 @@ static void stop_returns_with_every_broker_down(void **state) {
     moose_app_stop(app);
     moose_app_close(app);
 
-    char *text = read_log(log);
+    char *text = fixture_read_log(log);
+    assert_non_null(text);
     moose__log_set_output(NULL);
     fclose(log);
     /* Each uncommitted partition is named, with the promise that holds instead. */

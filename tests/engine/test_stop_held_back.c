@@ -33,23 +33,6 @@
 /* Each input makes two outputs: 15 inputs fit the input topic's bound, 30 outputs do not. */
 enum { RECORDS = 15, AHEAD = 20, WAIT_MS = 60000 };
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static char *read_log(FILE *log) {
-    fflush(log);
-    long size = ftell(log);
-    assert_true(size >= 0);
-    char *text = calloc(1, (size_t)size + 1);
-    assert_non_null(text);
-    rewind(log);
-    assert_int_equal(fread(text, 1, (size_t)size, log), (size_t)size);
-    fseek(log, 0, SEEK_END);
-    return text;
-}
-
 typedef struct stopper {
     moose_app *app;
     atomic_bool done;
@@ -107,10 +90,10 @@ static void stop_returns_while_a_worker_waits_on_backpressure(void **state) {
     bool held = false;
     for (int waited = 0; waited < WAIT_MS && !held; waited += 50) {
         held = moose__kafka_writers_held_back(app->kafka, 1000);
-        sleep_ms(50);
+        fixture_sleep_ms(50);
     }
     assert_true(held);
-    sleep_ms(500);
+    fixture_sleep_ms(500);
     assert_true(moose__kafka_writers_held_back(app->kafka, 100)); /* and still is */
     moose_metrics m = {0};
 
@@ -119,9 +102,10 @@ static void stop_returns_while_a_worker_waits_on_backpressure(void **state) {
     assert_int_equal(pthread_create(&t, NULL, stop_app, &s), 0);
     /* Generous for a loaded machine; without giving up, the stop waits for ever. */
     for (int waited = 0; waited < 2 * WAIT_MS && !atomic_load(&s.done); waited += 50)
-        sleep_ms(50);
+        fixture_sleep_ms(50);
     if (!atomic_load(&s.done)) {
-        char *text = read_log(log);
+        char *text = fixture_read_log(log);
+        assert_non_null(text);
         fprintf(stderr, "the log:\n%s", text);
         free(text);
         fail_msg("moose_app_stop did not return while a worker waited on back-pressure");
@@ -130,7 +114,8 @@ static void stop_returns_while_a_worker_waits_on_backpressure(void **state) {
 
     assert_int_equal(moose_transform_metrics(app, f.transform.name, &m), 0);
     assert_int_equal(m.dlq, 0); /* given up, not failed */
-    char *text = read_log(log);
+    char *text = fixture_read_log(log);
+    assert_non_null(text);
     if (!strstr(text, "transform=split partition=0 stopped with records still unacknowledged; "
                       "they will be processed again")) {
         fprintf(stderr, "the log:\n%s", text);
