@@ -90,6 +90,11 @@ typedef struct send_ctx {
  */
 #define SHARED_TAG ((uintptr_t)1)
 
+/* Closing, or told to stop waiting: a send that would wait returns instead. */
+static bool refuses_waits(moose__producer *p) {
+    return atomic_load(&p->closing) || atomic_load(&p->no_waiting);
+}
+
 /* ---- back-pressure ring ---- */
 
 static int ring_push(bp_partition *bp, int64_t offset, int64_t bytes) {
@@ -502,7 +507,7 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
     bool answered = true;
     for (int32_t i = 0; i < n; i++) {
         low[i] = high[i] = -1;
-        if (!answered || p->closing || atomic_load(&p->no_waiting)) {
+        if (!answered || refuses_waits(p)) {
             answered = false;
             continue;
         }
@@ -564,7 +569,7 @@ static int bp_wait(moose__producer *p, prod_topic *t, int32_t partition, int64_t
         bool nothing_ahead = records == 0;
         if (nothing_ahead || (records + 1 <= k->bp_max_records && held + bytes <= k->bp_max_bytes))
             return 0;
-        if (p->closing || atomic_load(&p->no_waiting))
+        if (refuses_waits(p))
             return MOOSE_ECLOSED;
         int64_t now = moose__kafka_now_ms();
         atomic_store_explicit(&k->held_back_ms, now, memory_order_relaxed);
@@ -687,8 +692,7 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         /* A full local queue drains as deliveries come back: wait for room, within limits. */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !atomic_load(&p->closing) &&
-            !atomic_load(&p->no_waiting)) {
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !refuses_waits(p)) {
             int64_t now = moose__kafka_now_ms();
             if (deadline < 0)
                 deadline = now + p->kafka->send_timeout_ms;
