@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "kafka_internal.h"
+#include "log.h"
 
 /* How long a fetch may wait for data at the embedded broker (see moose__consumer_new). */
 #define MOOSE__EMBEDDED_FETCH_WAIT_MS "25"
-#include "log.h"
 
 typedef struct expect {
     char *topic;
@@ -158,7 +158,9 @@ rd_kafka_conf_t *moose__kafka_consumer_conf(const moose__kafka *kafka, const cha
      * feed that one queue, so with many partitions fetching stopped and started
      * in bursts and the reader ran dry in between: on 64 partitions a transform
      * and a raw passthrough both moved about twice as many records a second
-     * with 500000. Memory stays bounded by queued.max.messages.kbytes.
+     * with 500000. The price is memory while a reader is behind: each queued
+     * record costs its bytes and about 300 bytes of librdkafka's own, which
+     * queued.max.messages.kbytes does not count (docs/runtime.md, Consuming).
      */
     if (!moose__kafka_user_set(kafka, "queued.min.messages"))
         rd_kafka_conf_set(conf, "queued.min.messages", "500000", why, sizeof(why));
