@@ -180,6 +180,22 @@ static void log_failure(worker *w, const rd_kafka_message_t *msg, const char *wh
                w->runner->desc->name, key, msg->partition, msg->offset, why);
 }
 
+/*
+ * After a send: true to send again (the queue was full, and it drains as
+ * deliveries come back), false otherwise. A stopping worker does not wait
+ * out a full queue: *RC becomes MOOSE_ECLOSED and the record is read again.
+ */
+static bool again_when_full(worker *w, int *rc) {
+    if (*rc != MOOSE_EQUEUEFULL)
+        return false;
+    if (atomic_load(&w->runner->stop)) {
+        *rc = MOOSE_ECLOSED;
+        return false;
+    }
+    pause_briefly();
+    return true;
+}
+
 /* Sends the input of S to the DLQ; with CB the slot waits for its acknowledgement. */
 static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
                        moose__dlq_error_type type, const char *reason, const moose_errors *errs,
@@ -205,17 +221,10 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
         rc = moose__dlq_send(w->runner->producer, &entry, true, NULL, NULL, errstr, sizeof errstr);
     } else {
         atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
-        for (;;) {
+        do
             rc = moose__dlq_send(w->runner->producer, &entry, false, output_delivered, s, errstr,
                                  sizeof errstr);
-            if (rc != MOOSE_EQUEUEFULL)
-                break;
-            if (atomic_load(&w->runner->stop)) {
-                rc = MOOSE_ECLOSED; /* stopping: a full queue is given up, not waited out */
-                break;
-            }
-            pause_briefly();
-        }
+        while (again_when_full(w, &rc));
         if (rc == MOOSE_ECLOSED)
             slot_failed(s, rc, errstr); /* stopping: the record is read again, not lost */
         if (rc != 0)
@@ -448,18 +457,11 @@ static void produce_output(worker *w, slot *s, const moose__output *o) {
     const char *base = ctx->out.data;
     atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
     int rc;
-    for (;;) {
+    do
         rc = moose__producer_send(w->runner->producer, dest->topic, -1,
                                   o->has_key ? base + o->key_off : NULL, o->key_len,
                                   base + o->value_off, o->value_len, output_delivered, s);
-        if (rc != MOOSE_EQUEUEFULL)
-            break;
-        if (atomic_load(&w->runner->stop)) {
-            rc = MOOSE_ECLOSED; /* stopping: a full queue is given up, not waited out */
-            break;
-        }
-        pause_briefly();
-    }
+    while (again_when_full(w, &rc));
     if (rc != 0) {
         char message[256];
         snprintf(message, sizeof message, "producing to %s failed: %s", dest->topic,
