@@ -62,27 +62,24 @@ static float c_strtof(const char *s) {
 /* "m" with a point K digits from the right, always with a fraction ("5.0"). */
 static size_t put_scaled(char *out, int neg, uint64_t m, int k) {
     char tmp[32];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + m % 10);
-        m /= 10;
-    } while (m);
-    while ((int)n <= k)
-        tmp[n++] = '0';
-    char *p = out;
-    if (neg)
-        *p++ = '-';
-    for (size_t i = n; i-- > 0;) {
-        *p++ = tmp[i];
-        if ((int)i == k && k)
-            *p++ = '.';
-    }
+    char *end = tmp + sizeof tmp, *q = end; /* written from the right */
     if (k == 0) {
-        *p++ = '.';
-        *p++ = '0';
+        *--q = '0';
+        *--q = '.';
     }
-    *p = '\0';
-    return (size_t)(p - out);
+    int i = 0;
+    do {
+        *--q = (char)('0' + m % 10);
+        m /= 10;
+        if (++i == k)
+            *--q = '.';
+    } while (m || i <= k); /* "0.5": a digit before the point */
+    if (neg)
+        *--q = '-';
+    size_t n = (size_t)(end - q);
+    memcpy(out, q, n);
+    out[n] = '\0';
+    return n;
 }
 
 /* The exact path: A = M / 10^K with M < 2^53; returns 0 when no such M exists. */
@@ -93,7 +90,13 @@ static size_t try_exact(double a, int neg, int is32, char *out) {
         double t = a * pow10_exact[k];
         if (t >= TWO53)
             return 0;
-        double m = floor(t + 0.5);
+        double m = (double)(uint64_t)(t + 0.5); /* floor, as 0 <= t < 2^53, without a call */
+        /*
+         * For M / 10^K to round to A, T (A * 10^K, rounded once) must lie
+         * within 2^-51 of M relatively: further off, skip the division.
+         */
+        if (!is32 && fabs(t - m) > t * 0x1p-50)
+            continue;
         double back = m / pow10_exact[k];
         if (is32 ? (float)back == (float)a : back == a)
             return put_scaled(out, neg, (uint64_t)m, k);
@@ -231,7 +234,36 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/*
+ * The usual text, [+-]digits[.digits] with at most 19 digits, at most 22 of
+ * them after the point and nothing else, read in one pass: Clinger's fast
+ * path then rounds once, exactly as strtod would. 0 sends anything else on
+ * to the full reading.
+ */
+static int plain_decimal(const char *s, size_t len, double *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (len && (s[0] == '-' || s[0] == '+'))
+        neg = s[i++] == '-';
+    uint64_t m = 0;
+    unsigned digits = 0, frac = 0, c;
+    for (; i < len && (c = (unsigned)((unsigned char)s[i] - '0')) <= 9 && digits < 19; i++)
+        m = m * 10 + c, digits++;
+    if (i < len && s[i] == '.')
+        for (i++; i < len && (c = (unsigned)((unsigned char)s[i] - '0')) <= 9 && digits < 19; i++)
+            m = m * 10 + c, digits++, frac++;
+    if (i != len || digits == 0 || frac > 22 || m > (uint64_t)TWO53)
+        return 0;
+    double d = (double)m;
+    if (frac)
+        d /= pow10_exact[frac];
+    *out = neg ? -d : d;
+    return 1;
+}
+
 int moose_float64_parse(const char *s, size_t len, double *out, const char **why) {
+    if (plain_decimal(s, len, out))
+        return 0;
     const char *reason = NULL;
     size_t i = 0, end = len;
     while (i < end && is_space(s[i]))

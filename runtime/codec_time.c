@@ -4,6 +4,7 @@
  * locale, and are slow).
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "civil_date.h"
 #include "moose/codec.h"
@@ -83,6 +84,10 @@ int moose_date_parse(const char *s, size_t len, moose_date *out, const char **wh
     return 0;
 }
 
+/* The last date this thread read in the common shape, and its day: most records share it. */
+static _Thread_local char read_ymd_text[10];
+static _Thread_local int64_t read_ymd_days = INT64_MIN; /* INT64_MIN: none yet */
+
 /*
  * The common shape, "YYYY-MM-DDTHH:MM:SS" then an optional fraction and 'Z',
  * checked without branches per digit: most timestamps take this path.
@@ -91,17 +96,29 @@ static int datetime_fast(const char *s, size_t len, moose_datetime *out) {
     if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
         return -1;
 #define DIGIT(i) ((unsigned)((unsigned char)s[i] - '0'))
-    unsigned y0 = DIGIT(0), y1 = DIGIT(1), y2 = DIGIT(2), y3 = DIGIT(3), m0 = DIGIT(5),
-             m1 = DIGIT(6), d0 = DIGIT(8), d1 = DIGIT(9), h0 = DIGIT(11), h1 = DIGIT(12),
-             i0 = DIGIT(14), i1 = DIGIT(15), s0 = DIGIT(17), s1 = DIGIT(18);
+    int64_t days;
+    if (read_ymd_days != INT64_MIN && memcmp(s, read_ymd_text, sizeof read_ymd_text) == 0) {
+        days = read_ymd_days;
+    } else {
+        unsigned y0 = DIGIT(0), y1 = DIGIT(1), y2 = DIGIT(2), y3 = DIGIT(3), m0 = DIGIT(5),
+                 m1 = DIGIT(6), d0 = DIGIT(8), d1 = DIGIT(9);
+        if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9))
+            return -1;
+        unsigned y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+        unsigned mo = m0 * 10 + m1, dd = d0 * 10 + d1;
+        if (mo < 1 || mo > 12 || dd < 1 || dd > days_in_month(y, mo))
+            return -1;
+        days = moose__days_from_civil(y, mo, dd);
+        memcpy(read_ymd_text, s, sizeof read_ymd_text);
+        read_ymd_days = days;
+    }
+    unsigned h0 = DIGIT(11), h1 = DIGIT(12), i0 = DIGIT(14), i1 = DIGIT(15), s0 = DIGIT(17),
+             s1 = DIGIT(18);
 #undef DIGIT
-    if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9) |
-        (h0 > 9) | (h1 > 9) | (i0 > 9) | (i1 > 9) | (s0 > 9) | (s1 > 9))
+    if ((h0 > 9) | (h1 > 9) | (i0 > 9) | (i1 > 9) | (s0 > 9) | (s1 > 9))
         return -1;
-    unsigned y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
-    unsigned mo = m0 * 10 + m1, dd = d0 * 10 + d1;
     unsigned hh = h0 * 10 + h1, mi = i0 * 10 + i1, ss = s0 * 10 + s1;
-    if (mo < 1 || mo > 12 || dd < 1 || dd > days_in_month(y, mo) || hh > 23 || mi > 59 || ss > 59)
+    if (hh > 23 || mi > 59 || ss > 59)
         return -1;
     size_t i = 19;
     int64_t micros = 0;
@@ -120,8 +137,7 @@ static int datetime_fast(const char *s, size_t len, moose_datetime *out) {
     }
     if (i + 1 != len || s[i] != 'Z')
         return -1;
-    *out =
-        (moose__days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss) * 1000000 + micros;
+    *out = (days * 86400 + hh * 3600 + mi * 60 + ss) * 1000000 + micros;
     return 0;
 }
 
@@ -195,18 +211,30 @@ static char *put2(char *p, unsigned v) {
     return p + 2;
 }
 
+/*
+ * Consecutive records mostly fall on the same day: each thread keeps the
+ * last date it wrote as text and copies it while the day stays the same.
+ */
+static _Thread_local int64_t ymd_days = INT64_MIN;
+static _Thread_local char ymd_text[10];
+
 static char *put_ymd(char *p, int64_t days) {
-    int64_t y;
-    unsigned m, d;
-    moose__civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999)
-        y = y < 0 ? 0 : 9999; /* out of range values are refused by validation */
-    p = put2(p, (unsigned)(y / 100));
-    p = put2(p, (unsigned)(y % 100));
-    *p++ = '-';
-    p = put2(p, m);
-    *p++ = '-';
-    return put2(p, d);
+    if (days != ymd_days) {
+        int64_t y;
+        unsigned m, d;
+        moose__civil_from_days(days, &y, &m, &d);
+        if (y < 0 || y > 9999)
+            y = y < 0 ? 0 : 9999; /* out of range values are refused by validation */
+        char *q = put2(ymd_text, (unsigned)(y / 100));
+        q = put2(q, (unsigned)(y % 100));
+        *q++ = '-';
+        q = put2(q, m);
+        *q++ = '-';
+        put2(q, d);
+        ymd_days = days;
+    }
+    memcpy(p, ymd_text, sizeof ymd_text);
+    return p + sizeof ymd_text;
 }
 
 size_t moose_date_format(moose_date d, char out[MOOSE_DATE_TEXT_MAX]) {

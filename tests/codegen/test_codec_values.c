@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,31 @@ static void datetime_parses_offsets_and_fractions(void **state) {
     assert_string_equal(buf, "9999-12-31T23:59:59.999999Z");
     moose_datetime_format(MOOSE_DATETIME_MIN, buf);
     assert_string_equal(buf, "0000-01-01T00:00:00Z");
+}
+
+/* One day after another, and back: nothing of the day read or written before carries over. */
+static void datetime_days_in_turn(void **state) {
+    (void)state;
+    static const char *const days[] = {"2024-03-20", "2024-03-21", "2024-03-20", "1999-12-31",
+                                       "2024-02-29", "2024-03-20"};
+    char text[32], buf[MOOSE_DATETIME_TEXT_MAX];
+    for (size_t i = 0; i < sizeof days / sizeof *days; i++) {
+        snprintf(text, sizeof text, "%sT23:59:5%zuZ", days[i], i);
+        moose_datetime t;
+        const char *why = NULL;
+        assert_int_equal(moose_datetime_parse(text, strlen(text), &t, &why), 0);
+        moose_date d;
+        assert_int_equal(moose_date_parse(days[i], 10, &d, &why), 0);
+        assert_int_equal(t, ((int64_t)d * 86400 + 86399 - 9 + (int64_t)i) * 1000000);
+        moose_datetime_format(t, buf);
+        assert_string_equal(buf, text);
+    }
+    /* A day read before does not make a bad time of day good. */
+    moose_datetime t;
+    const char *why = NULL;
+    assert_int_equal(moose_datetime_parse("2024-03-20T24:00:00Z", 20, &t, &why), -1);
+    assert_string_equal(why, "time of day out of range");
+    assert_int_equal(moose_datetime_parse("2024-03-20T1x:00:00Z", 20, &t, &why), -1);
 }
 
 static void datetime_refuses_with_reasons(void **state) {
@@ -135,6 +161,32 @@ static void floats_are_shortest_and_round_trip(void **state) {
         moose_float32_format(f, buf);
         float fb = strtof(buf, NULL);
         assert_memory_equal(&fb, &f, sizeof f);
+    }
+}
+
+/*
+ * Short decimals, the usual values: read exactly as strtod reads them (the
+ * one-pass path), and written back as the same, shortest, text.
+ */
+static void float64_short_decimals_keep_their_text(void **state) {
+    (void)state;
+    char text[48], buf[MOOSE_FLOAT_TEXT_MAX];
+    srand(5);
+    for (int i = 0; i < 300000; i++) {
+        long whole = rand() % 1000000000L;
+        int k = 1 + rand() % 6;
+        long frac = rand() % 1000000L;
+        for (int j = 6; j > k; j--)
+            frac /= 10;
+        if (frac % 10 == 0)
+            frac++; /* no trailing zero: the shortest text is this one */
+        snprintf(text, sizeof text, "%s%ld.%0*ld", i % 3 ? "" : "-", whole, k, frac);
+        double d = -1;
+        assert_int_equal(moose_float64_parse(text, strlen(text), &d, NULL), 0);
+        double want = strtod(text, NULL);
+        assert_memory_equal(&d, &want, sizeof d);
+        moose_float64_format(d, buf);
+        assert_string_equal(buf, text);
     }
 }
 
@@ -256,10 +308,12 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(datetime_parses_offsets_and_fractions),
         cmocka_unit_test(datetime_refuses_with_reasons),
+        cmocka_unit_test(datetime_days_in_turn),
         cmocka_unit_test(date_and_uuid),
         cmocka_unit_test(decimal_is_exact),
         cmocka_unit_test(floats_are_shortest_and_round_trip),
         cmocka_unit_test(float32_short_decimals_round_trip),
+        cmocka_unit_test(float64_short_decimals_keep_their_text),
         cmocka_unit_test(float64_parse_reads_decimal_text),
         cmocka_unit_test(utf8_length_counts_characters),
         cmocka_unit_test(arena_reuses_its_chunk),
