@@ -196,6 +196,14 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
                          size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
                          void *opaque);
 /*
+ * moose__producer_send with the record's timestamp given (milliseconds since
+ * the epoch; 0: now): a caller that sends many records at once reads the
+ * clock once for them.
+ */
+int moose__producer_send_at(moose__producer *p, const char *topic, int32_t partition,
+                            const void *key, size_t key_len, const void *value, size_t value_len,
+                            int64_t timestamp_ms, moose__delivery_cb cb, void *opaque);
+/*
  * Why this thread's last moose__producer_send was refused, for the caller's
  * errors: the broker's error by name and its words when librdkafka refused
  * it ("TOPIC_AUTHORIZATION_FAILED: Broker: Topic authorization failed"),

@@ -59,6 +59,27 @@ typedef struct prod_topic {
     struct prod_topic *next;
 } prod_topic;
 
+/*
+ * Records sent and not yet reported are counted apart: each sending thread
+ * adds to its own shard of SENT, on a cache line of its own, and delivery
+ * reports add to DONE. One counter written by every sender and by the
+ * delivery thread moved its cache line between cores twice a record.
+ */
+enum { SEND_SHARDS = 8 };
+
+typedef struct shard_count {
+    _Alignas(64) atomic_int_fast64_t n;
+} shard_count;
+
+/* This thread's shard of SENT, the same in every producer. */
+static int send_shard(void) {
+    static atomic_int next;
+    static _Thread_local int mine = -1;
+    if (mine < 0)
+        mine = atomic_fetch_add(&next, 1) % SEND_SHARDS;
+    return mine;
+}
+
 struct moose__producer {
     moose__kafka *kafka;
     rd_kafka_t *rk;
@@ -71,7 +92,8 @@ struct moose__producer {
     atomic_int stop;
     atomic_int closing;
     atomic_int no_waiting; /* moose__producer_stop_waiting: sends refuse rather than wait */
-    atomic_int_fast64_t in_flight;
+    shard_count sent[SEND_SHARDS];
+    shard_count done;
     atomic_int waiters; /* threads in flush or back-pressure waits */
     /* Sends with this callback carry their opaque as is, tagged, with no send_ctx (set once). */
     moose__delivery_cb shared_cb;
@@ -273,11 +295,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 
     /*
-     * Counted down only after the callback ran: a flush that returns means
-     * every callback did. The last one wakes a flush (it counts as a waiter
-     * before it looks at IN_FLIGHT, under the lock taken here).
+     * Counted only after the callback ran: a flush that returns means every
+     * callback did. The last one wakes a flush (it counts as a waiter before
+     * it looks at what is in flight, under the lock taken here).
      */
-    if (atomic_fetch_sub(&p->in_flight, 1) == 1 && atomic_load(&p->waiters) > 0) {
+    atomic_fetch_add(&p->done.n, 1);
+    if (atomic_load(&p->waiters) > 0 && moose__producer_in_flight(p) == 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
@@ -295,7 +318,10 @@ static void *poller_main(void *arg) {
 
 moose__producer *moose__producer_new(moose__kafka *kafka, const char *name, char *errstr,
                                      size_t errstr_size) {
-    moose__producer *p = calloc(1, sizeof(*p));
+    /* Aligned for its send counters' cache lines (sizeof is a multiple of that alignment). */
+    moose__producer *p = aligned_alloc(_Alignof(moose__producer), sizeof(*p));
+    if (p)
+        memset(p, 0, sizeof(*p));
     if (!p || !(p->name = strdup(name ? name : "producer"))) {
         free(p);
         snprintf(errstr, errstr_size, "out of memory creating a producer");
@@ -624,7 +650,7 @@ static int refuse(int rc) {
 /* Gives back what moose__producer_send counted for a record that was not queued. */
 static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes,
                       bool counted) {
-    atomic_fetch_sub(&p->in_flight, 1);
+    atomic_fetch_sub_explicit(&p->sent[send_shard()].n, 1, memory_order_relaxed);
     if (counted) {
         pthread_mutex_lock(&p->lock);
         t->parts[partition].pending_records--;
@@ -637,6 +663,13 @@ static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int6
 int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
                          size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
                          void *opaque) {
+    return moose__producer_send_at(p, topic, partition, key, key_len, value, value_len, 0, cb,
+                                   opaque);
+}
+
+int moose__producer_send_at(moose__producer *p, const char *topic, int32_t partition,
+                            const void *key, size_t key_len, const void *value, size_t value_len,
+                            int64_t timestamp_ms, moose__delivery_cb cb, void *opaque) {
     if (!p || !topic)
         return refuse(MOOSE_EINVAL);
     if (atomic_load(&p->closing))
@@ -671,7 +704,7 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
         pthread_mutex_unlock(&p->lock);
         counted = true;
     }
-    atomic_fetch_add(&p->in_flight, 1);
+    atomic_fetch_add_explicit(&p->sent[send_shard()].n, 1, memory_order_relaxed);
 
     send_ctx *ctx = NULL;
     if (cb && cb == p->shared_cb && !((uintptr_t)opaque & SHARED_TAG)) {
@@ -686,11 +719,14 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
     }
     int64_t deadline = -1;
     for (;;) {
-        if (rd_kafka_produce(t->rkt, partition < 0 ? RD_KAFKA_PARTITION_UA : partition,
-                             RD_KAFKA_MSG_F_COPY, (void *)value, value_len, (void *)key, key_len,
-                             ctx) == 0)
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_RKT(t->rkt),
+            RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_OPAQUE(ctx),
+            RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+        if (!err)
             return 0;
-        rd_kafka_resp_err_t err = rd_kafka_last_error();
         /* A full local queue drains as deliveries come back: wait for room, within limits. */
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !refuses_waits(p)) {
             int64_t now = moose__kafka_now_ms();
@@ -781,7 +817,7 @@ int moose__producer_flush(moose__producer *p, int timeout_ms) {
     int64_t deadline = moose__kafka_now_ms() + timeout_ms;
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->waiters, 1);
-    while (atomic_load(&p->in_flight) > 0 && moose__kafka_now_ms() < deadline) {
+    while (moose__producer_in_flight(p) > 0 && moose__kafka_now_ms() < deadline) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 5 * 1000000;
@@ -792,7 +828,7 @@ int moose__producer_flush(moose__producer *p, int timeout_ms) {
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
     }
     atomic_fetch_sub(&p->waiters, 1);
-    int rc = atomic_load(&p->in_flight) > 0 ? MOOSE_ETIMEDOUT : 0;
+    int rc = moose__producer_in_flight(p) > 0 ? MOOSE_ETIMEDOUT : 0;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -807,7 +843,12 @@ void moose__producer_stop_waiting(moose__producer *p) {
 }
 
 int64_t moose__producer_in_flight(const moose__producer *p) {
-    return atomic_load(&((moose__producer *)p)->in_flight);
+    moose__producer *q = (moose__producer *)p;
+    /* DONE first: a record sent meanwhile makes this more, never less, than what is pending. */
+    int64_t n = -(int64_t)atomic_load_explicit(&q->done.n, memory_order_acquire);
+    for (int i = 0; i < SEND_SHARDS; i++)
+        n += (int64_t)atomic_load_explicit(&q->sent[i].n, memory_order_acquire);
+    return n;
 }
 
 void moose__producer_close(moose__producer *p) {

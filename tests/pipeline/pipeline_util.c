@@ -77,7 +77,10 @@ util_records util_read_topic(moose__kafka *kafka, const char *topic, size_t want
             char *text = malloc(sz);
             snprintf(text, sz, "%.*s %.*s", m->key ? (int)m->key_len : 1,
                      m->key ? (const char *)m->key : "-", (int)m->len, (const char *)m->payload);
-            out.items[out.len++] = (util_record){text, m->partition, m->offset};
+            rd_kafka_timestamp_type_t kind;
+            int64_t ts = rd_kafka_message_timestamp(m, &kind);
+            out.items[out.len++] = (util_record){text, m->partition, m->offset,
+                                                 kind == RD_KAFKA_TIMESTAMP_CREATE_TIME ? ts : -1};
         }
         rd_kafka_message_destroy(m);
     }

@@ -14,6 +14,7 @@ typedef struct util_record {
     char *text;
     int32_t partition;
     int64_t offset;
+    int64_t timestamp_ms; /* its Kafka CreateTime; -1: none, or another kind */
 } util_record;
 
 typedef struct util_records {

@@ -32,6 +32,12 @@ static moose_app *open_app(fixture_app *f) {
     return app;
 }
 
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void start(moose_app *app) {
     char err[512] = "";
     if (moose_app_start(app, err, sizeof err) != 0)
@@ -161,6 +167,7 @@ static void one_to_one_and_every_error_path(void **state) {
     assert_string_equal(errs.items[0].rule, "length");
     moose_errors_free(&errs);
 
+    int64_t started_ms = wall_ms();
     start(app);
     static const char *const expected[] = {
         "k0 {\"id\":\"k0\",\"value\":0.0}",  "k1 {\"id\":\"k1\",\"value\":10.0}",
@@ -170,6 +177,15 @@ static void one_to_one_and_every_error_path(void **state) {
         "k8 {\"id\":\"k8\",\"value\":80.0}", "k9 {\"id\":\"k9\",\"value\":90.0}",
     };
     assert_topic(app, f.out.topic, expected, 10);
+    /* Each output carries the time the transform took its input up (CreateTime). */
+    util_records got = util_read_topic(app->kafka, f.out.topic, 10, READ_TIMEOUT_MS, 0);
+    int64_t read_ms = wall_ms();
+    assert_int_equal(got.len, 10);
+    for (size_t i = 0; i < got.len; i++) {
+        assert_true(got.items[i].timestamp_ms >= started_ms);
+        assert_true(got.items[i].timestamp_ms <= read_ms);
+    }
+    util_records_free(&got);
 
     dlq_seen s;
     read_dlq(app, f.raw.topic, 3, &s);
