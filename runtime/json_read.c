@@ -716,6 +716,20 @@ int moose_json_read_bool(moose_json_reader *r, bool *out) {
 
 int moose_json_read_datetime(moose_json_reader *r, moose_datetime *out) {
     moose_json_ws(r);
+    /*
+     * The usual value, "YYYY-MM-DDTHH:MM:SSZ", parsed in place: every one of
+     * its 20 characters is checked by the parser, so there is no escape or
+     * quote to look for first. Anything else takes the string path.
+     */
+    enum { PLAIN = 20 };
+    const char *p = r->p;
+    if (r->end - p >= PLAIN + 2 && p[0] == '"' && p[PLAIN] == 'Z' && p[PLAIN + 1] == '"') {
+        const char *why;
+        if (moose_datetime_parse(p + 1, PLAIN, out, &why) == 0) {
+            r->p = p + PLAIN + 2;
+            return 0;
+        }
+    }
     READ_TEXT_VALUE(r, out, moose_datetime_parse, "format");
 }
 

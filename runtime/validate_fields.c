@@ -20,6 +20,36 @@ int moose_validate_fail(moose_errors *errs, const moose_path *path, const char *
     return MOOSE_EVALIDATION;
 }
 
+/*
+ * The bytes of P[0..N) OR-ed together, eight at a time: a byte's high bit
+ * shows in the result. The last load overlaps the one before it rather than
+ * going on byte by byte (most keys and values are shorter than 16 bytes).
+ */
+static uint64_t high_bits(const unsigned char *p, size_t n) {
+    if (n >= 8) {
+        uint64_t high = 0, w;
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, p + i, 8);
+            high |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
+        return high | w;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return a | b;
+    }
+    if (n >= 2) {
+        uint16_t a, b;
+        memcpy(&a, p, 2);
+        memcpy(&b, p + n - 2, 2);
+        return (uint64_t)(a | b);
+    }
+    return n ? p[0] : 0;
+}
+
 int moose_validate_str(moose_errors *errs, const moose_path *path, const char *name, moose_str s,
                        int64_t min_chars, int64_t max_chars, moose_pattern *pattern) {
     if (!s.ptr && s.len) {
@@ -27,17 +57,7 @@ int moose_validate_str(moose_errors *errs, const moose_path *path, const char *n
         return 1;
     }
     /* ASCII text (the usual case) is well-formed and has as many characters as bytes. */
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0;
-    uint64_t high = 0;
-    for (; i + 8 <= s.len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        high |= w;
-    }
-    for (; i < s.len; i++)
-        high |= p[i];
-    bool ascii = !(high & 0x8080808080808080ull);
+    bool ascii = !(high_bits((const unsigned char *)s.ptr, s.len) & 0x8080808080808080ull);
     if (ascii && min_chars < 0 && max_chars < 0 && !pattern)
         return 0;
     int64_t n = ascii ? (int64_t)s.len : moose_utf8_length(s.ptr, s.len);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "moose/codec.h"
+#include "moose/validate.h"
 
 static void datetime_parses_offsets_and_fractions(void **state) {
     (void)state;
@@ -285,6 +286,39 @@ static void utf8_length_counts_characters(void **state) {
     assert_int_equal(moose_utf8_length("\xe2\x82", 2), -1);         /* truncated */
 }
 
+/*
+ * A non-ASCII byte is seen wherever it sits, in strings of every length up
+ * to past two words: characters are counted, and a stray byte is refused.
+ */
+static void validate_str_sees_every_byte(void **state) {
+    (void)state;
+    char buf[48];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            memset(buf, 'a', sizeof buf);
+            moose_errors errs;
+            moose_errors_init(&errs);
+            /* "é" in place of one 'a' at AT: LEN + 1 bytes, LEN characters */
+            memmove(buf + at + 2, buf + at + 1, len - at - 1);
+            buf[at] = '\xc3';
+            buf[at + 1] = '\xa9';
+            moose_str s = {buf, len + 1};
+            assert_int_equal(moose_validate_str(&errs, NULL, "f", s, (int64_t)len, (int64_t)len, NULL), 0);
+            assert_int_equal(moose_validate_str(&errs, NULL, "f", s, (int64_t)len + 1, -1, NULL), 1);
+            assert_string_equal(errs.items[0].rule, "length");
+            moose_errors_free(&errs);
+            /* a lone continuation byte at AT */
+            memset(buf, 'a', sizeof buf);
+            buf[at] = '\x80';
+            moose_errors_init(&errs);
+            moose_str bad = {buf, len};
+            assert_int_equal(moose_validate_str(&errs, NULL, "f", bad, -1, -1, NULL), 1);
+            assert_string_equal(errs.items[0].rule, "encoding");
+            moose_errors_free(&errs);
+        }
+    }
+}
+
 static void arena_reuses_its_chunk(void **state) {
     (void)state;
     moose_arena a;
@@ -316,6 +350,7 @@ int main(void) {
         cmocka_unit_test(float64_short_decimals_keep_their_text),
         cmocka_unit_test(float64_parse_reads_decimal_text),
         cmocka_unit_test(utf8_length_counts_characters),
+        cmocka_unit_test(validate_str_sees_every_byte),
         cmocka_unit_test(arena_reuses_its_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
