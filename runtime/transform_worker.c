@@ -45,7 +45,7 @@ enum {
 
 typedef struct slot {
     int64_t offset;
-    _Atomic int32_t pending; /* outputs not yet acknowledged, +1 while still producing */
+    _Atomic int32_t pending; /* outputs (and dead letters) not yet acknowledged */
     _Atomic int status;      /* the first failed delivery, or 0 */
     char *fail_message;      /* its words (set by whoever set status) */
     rd_kafka_message_t *msg; /* the input, kept for a dead letter until the slot retires */
@@ -463,7 +463,6 @@ static void produce_output(worker *w, slot *s, const moose__output *o) {
     moose_transform_ctx *ctx = &w->ctx;
     const moose_stream_desc *dest = w->runner->desc->destinations[o->dest];
     const char *base = ctx->out.data;
-    atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
     int rc;
     do
         rc = moose__producer_send_at(w->runner->producer, dest->topic, -1,
@@ -534,7 +533,7 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     s->outputs = 0;
     s->out_bytes = 0;
     atomic_store_explicit(&s->status, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->pending, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->pending, 0, memory_order_relaxed);
     p->tail++;
 
     w->in++;
@@ -552,6 +551,12 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     if (rc == 0) {
         if (ctx->noutputs == 0)
             w->filtered++;
+        /*
+         * Counted all at once before the first send (no report can come
+         * before it): only this thread retires slots, so the count need not
+         * be held up while sending, and a send that fails counts its own out.
+         */
+        atomic_store_explicit(&s->pending, (int32_t)ctx->noutputs, memory_order_relaxed);
         for (size_t i = 0; i < ctx->noutputs; i++)
             produce_output(w, s, &ctx->outputs[i]);
     } else {
@@ -563,7 +568,6 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
                     validation ? MOOSE__DLQ_VALIDATION_ERROR : MOOSE__DLQ_TRANSFORM_ERROR,
                     ctx->reason, validation ? &ctx->errs : NULL, false);
     }
-    atomic_fetch_sub_explicit(&s->pending, 1, memory_order_release);
 }
 
 /*
