@@ -122,13 +122,6 @@ static uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Milliseconds since the epoch: the Kafka timestamp of the outputs. */
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pause_briefly(void) {
     struct timespec ts = {0, 500 * 1000};
     nanosleep(&ts, NULL);
@@ -611,7 +604,7 @@ static void *worker_main(void *arg) {
         }
         for (int i = 0; i < n; i++) {
             if (i % STAMP_EVERY == 0)
-                w->stamp_ms = wall_ms();
+                w->stamp_ms = moose__metrics_wall_us() / 1000;
             process(w, batch[i], n < TIMED_BATCH || i % TIMED_EVERY == 0);
         }
         for (size_t i = 0; i < w->nparts; i++)
