@@ -195,14 +195,28 @@ int moose__producer_watch(moose__producer *p, const char *topic, const char *con
 int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
                          size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
                          void *opaque);
+/* One record of moose__producer_send_batch. */
+typedef struct moose__send_item {
+    const void *key; /* NULL: no key (spread over partitions) */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    void *opaque; /* for the producer's shared callback: lowest address bit clear */
+    int rc;       /* set by the send: 0 queued, or why not (as moose__producer_send returns) */
+} moose__send_item;
+
 /*
- * moose__producer_send with the record's timestamp given (milliseconds since
- * the epoch; 0: now): a caller that sends many records at once reads the
- * clock once for them.
+ * Queues N records for TOPIC, each to its key's partition, in order, and
+ * reports each to the producer's shared callback (moose__producer_share_cb,
+ * which must be set) with its OPAQUE. Waits for room as moose__producer_send
+ * does, and sets every item's RC. Returns how many were queued. Once a
+ * record is refused for want of room (back-pressure, a full queue, closing),
+ * every record after it is refused too: what is queued of a key is always
+ * its first records, in order. librdkafka reads the clock once for the batch
+ * where it would read it for every record sent alone.
  */
-int moose__producer_send_at(moose__producer *p, const char *topic, int32_t partition,
-                            const void *key, size_t key_len, const void *value, size_t value_len,
-                            int64_t timestamp_ms, moose__delivery_cb cb, void *opaque);
+size_t moose__producer_send_batch(moose__producer *p, const char *topic, moose__send_item *items,
+                                  size_t n);
 /*
  * Why this thread's last moose__producer_send was refused, for the caller's
  * errors: the broker's error by name and its words when librdkafka refused

@@ -660,29 +660,33 @@ static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int6
     }
 }
 
-int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
-                         size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
-                         void *opaque) {
-    return moose__producer_send_at(p, topic, partition, key, key_len, value, value_len, 0, cb,
-                                   opaque);
-}
-
-int moose__producer_send_at(moose__producer *p, const char *topic, int32_t partition,
-                            const void *key, size_t key_len, const void *value, size_t value_len,
-                            int64_t timestamp_ms, moose__delivery_cb cb, void *opaque) {
-    if (!p || !topic)
-        return refuse(MOOSE_EINVAL);
-    if (atomic_load(&p->closing))
-        return refuse(MOOSE_ECLOSED);
-    /* The hot path (a known, unwatched topic) takes no lock. */
+/* TOPIC's state; the hot path (a known topic) takes no lock. NULL: out of memory. */
+static prod_topic *topic_for_send(moose__producer *p, const char *topic) {
     prod_topic *t = topic_find(p, topic);
     if (!t) {
         pthread_mutex_lock(&p->lock);
         t = topic_get(p, topic);
         pthread_mutex_unlock(&p->lock);
-        if (!t)
-            return refuse(MOOSE_ENOMEM);
     }
+    return t;
+}
+
+/* What a send returns for librdkafka's refusal ERR to queue a record: a timeout is a full queue. */
+static int queue_refusal(rd_kafka_resp_err_t err) {
+    int rc = moose__kafka_map_error(err);
+    return rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
+}
+
+int moose__producer_send(moose__producer *p, const char *topic, int32_t partition, const void *key,
+                         size_t key_len, const void *value, size_t value_len, moose__delivery_cb cb,
+                         void *opaque) {
+    if (!p || !topic)
+        return refuse(MOOSE_EINVAL);
+    if (atomic_load(&p->closing))
+        return refuse(MOOSE_ECLOSED);
+    prod_topic *t = topic_for_send(p, topic);
+    if (!t)
+        return refuse(MOOSE_ENOMEM);
     int64_t bytes = bp_record_bytes(key_len, value_len);
     bool counted = false;
     if (atomic_load(&t->watched)) {
@@ -728,7 +732,6 @@ int moose__producer_send_at(moose__producer *p, const char *topic, int32_t parti
             {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)value, value_len}},
             {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}},
             {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = ctx},
-            {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = timestamp_ms},
         };
         rd_kafka_error_t *error = rd_kafka_produceva(p->rk, vus, sizeof vus / sizeof *vus);
         if (!error)
@@ -748,16 +751,164 @@ int moose__producer_send_at(moose__producer *p, const char *topic, int32_t parti
         if (!((uintptr_t)ctx & SHARED_TAG))
             free(ctx);
         send_undo(p, t, partition, bytes, counted);
-        int rc = moose__kafka_map_error(err);
+        int rc = queue_refusal(err);
         moose__log(MOOSE__LOG_WARN, "producer", "produce", "cannot queue a record topic=%s: %s",
                    topic, rd_kafka_err2str(err));
-        rc = rc == MOOSE_ETIMEDOUT ? MOOSE_EQUEUEFULL : rc;
         /* The queue's own limits say it in our words; anything else is librdkafka's error. */
         if (rc == MOOSE_EQUEUEFULL)
             return refuse(rc);
         snprintf(refusal, sizeof refusal, "%s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
         return rc;
     }
+}
+
+/* ---- batches ---- */
+
+/* Records handed to librdkafka at once: their array lives on the sending thread's stack. */
+enum { SEND_CHUNK = 128 };
+
+/* Gives back what a batch counted for MSGS[FROM..TO), which were not queued. */
+static void batch_undo(moose__producer *p, prod_topic *t, const rd_kafka_message_t *msgs,
+                       size_t from, size_t to, bool counted) {
+    if (from >= to)
+        return;
+    atomic_fetch_sub_explicit(&p->sent[send_shard()].n, (int_fast64_t)(to - from),
+                              memory_order_relaxed);
+    if (!counted)
+        return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = from; i < to; i++) {
+        bp_partition *bp = &t->parts[msgs[i].partition];
+        bp->pending_records--;
+        bp->pending_bytes -= bp_record_bytes(msgs[i].key_len, msgs[i].len);
+    }
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Counts MSGS[0..N) as pending at their key's partitions of watched topic T,
+ * waiting on back-pressure before each as moose__producer_send does. Returns
+ * how many were counted; *REFUSED says why the rest were not.
+ */
+static size_t batch_hold(moose__producer *p, prod_topic *t, rd_kafka_message_t *msgs, size_t n,
+                         int *refused) {
+    size_t i = 0;
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->waiters, 1);
+    for (; i < n; i++) {
+        int64_t bytes = bp_record_bytes(msgs[i].key_len, msgs[i].len);
+        int32_t part = rd_kafka_msg_partitioner_murmur2_random(t->rkt, msgs[i].key,
+                                                               msgs[i].key_len, t->nparts, NULL,
+                                                               NULL);
+        int rc = bp_wait(p, t, part, bytes);
+        if (rc) {
+            *refused = rc;
+            break;
+        }
+        msgs[i].partition = part;
+        t->parts[part].pending_records++;
+        t->parts[part].pending_bytes += bytes;
+    }
+    atomic_fetch_sub(&p->waiters, 1);
+    pthread_mutex_unlock(&p->lock);
+    return i;
+}
+
+/*
+ * Sends ITEMS[0..N), N <= SEND_CHUNK, to T; returns how many were queued.
+ * *REFUSED becomes the reason the records after the last one queued were
+ * refused for want of room (0: none was), which refuses the rest of the batch.
+ */
+static size_t send_chunk(moose__producer *p, prod_topic *t, moose__send_item *items, size_t n,
+                         int64_t *deadline, int *refused) {
+    rd_kafka_message_t msgs[SEND_CHUNK];
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = (rd_kafka_message_t){
+            .partition = RD_KAFKA_PARTITION_UA,
+            .payload = (void *)items[i].value,
+            .len = items[i].value_len,
+            .key = (void *)items[i].key,
+            .key_len = items[i].key_len,
+            ._private = (void *)((uintptr_t)items[i].opaque | SHARED_TAG),
+        };
+    bool watched = atomic_load(&t->watched);
+    size_t limit = watched ? batch_hold(p, t, msgs, n, refused) : n;
+    atomic_fetch_add_explicit(&p->sent[send_shard()].n, (int_fast64_t)limit, memory_order_relaxed);
+
+    /* Watched records go to the partitions they were counted at; the others by key, as sent. */
+    int flags = RD_KAFKA_MSG_F_COPY | (watched ? RD_KAFKA_MSG_F_PARTITION : 0);
+    size_t queued = 0, from = 0;
+    rd_kafka_resp_err_t last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    size_t failed = 0;
+    while (from < limit) {
+        rd_kafka_produce_batch(t->rkt, RD_KAFKA_PARTITION_UA, flags, msgs + from,
+                               (int)(limit - from));
+        /* librdkafka refuses every record after the first that met a full queue. */
+        size_t full = limit;
+        for (size_t i = from; i < limit; i++) {
+            rd_kafka_resp_err_t err = msgs[i].err;
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                full = i;
+                break;
+            }
+            items[i].rc = err ? queue_refusal(err) : 0;
+            if (err) {
+                batch_undo(p, t, msgs, i, i + 1, watched);
+                last_err = err;
+                failed++;
+            } else {
+                queued++;
+            }
+        }
+        from = full;
+        if (from == limit || refuses_waits(p))
+            break;
+        /* A full local queue drains as deliveries come back: wait for room, within limits. */
+        int64_t now = moose__kafka_now_ms();
+        if (*deadline < 0)
+            *deadline = now + p->kafka->send_timeout_ms;
+        if (now >= *deadline)
+            break;
+        moose__kafka_sleep_ms(1);
+    }
+    if (from < limit) {
+        batch_undo(p, t, msgs, from, limit, watched);
+        last_err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+        failed += limit - from;
+        *refused = MOOSE_EQUEUEFULL;
+    }
+    for (size_t i = from; i < n; i++)
+        items[i].rc = *refused;
+    if (failed)
+        moose__log(MOOSE__LOG_WARN, "producer", "produce",
+                   "cannot queue %zu of %zu records topic=%s: %s", failed, n, t->name,
+                   rd_kafka_err2str(last_err));
+    return queued;
+}
+
+size_t moose__producer_send_batch(moose__producer *p, const char *topic, moose__send_item *items,
+                                  size_t n) {
+    int refused = 0;
+    prod_topic *t = NULL;
+    if (!p || !topic || !p->shared_cb)
+        refused = MOOSE_EINVAL;
+    else if (atomic_load(&p->closing))
+        refused = MOOSE_ECLOSED;
+    else if (!(t = topic_for_send(p, topic)))
+        refused = MOOSE_ENOMEM;
+    size_t queued = 0;
+    int64_t deadline = -1;
+    for (size_t at = 0; at < n; at += SEND_CHUNK) {
+        size_t m = n - at < SEND_CHUNK ? n - at : SEND_CHUNK;
+        if (refused) {
+            for (size_t i = 0; i < m; i++)
+                items[at + i].rc = refused;
+            continue;
+        }
+        queued += send_chunk(p, t, items + at, m, &deadline, &refused);
+    }
+    return queued;
 }
 
 typedef struct sync_wait {

@@ -189,15 +189,37 @@ int64_t moose_transform_offset(const moose_transform_ctx *ctx) {
     return ctx ? ctx->offset : -1;
 }
 
+void moose__transform_drop_outputs(moose_transform_ctx *ctx) {
+    moose_buf_reset(&ctx->out);
+    ctx->noutputs = ctx->first_output = 0;
+}
+
+static int transform_one(moose_transform_ctx *ctx, const void *value, size_t len,
+                         int32_t partition, int64_t offset);
+
 int moose__transform_record(moose_transform_ctx *ctx, const void *value, size_t len,
                             int32_t partition, int64_t offset) {
+    if (!ctx->keep_outputs)
+        moose__transform_drop_outputs(ctx);
+    ctx->first_output = ctx->noutputs;
+    size_t kept = ctx->out.len;
+    int rc = transform_one(ctx, value, len, partition, offset);
+    if (rc != 0) {
+        /* A failed record's outputs, if it emitted any before failing, go nowhere. */
+        ctx->noutputs = ctx->first_output;
+        ctx->out.len = kept;
+        ctx->out.failed = false;
+    }
+    return rc;
+}
+
+static int transform_one(moose_transform_ctx *ctx, const void *value, size_t len,
+                         int32_t partition, int64_t offset) {
     const moose_transform_desc *t = ctx->desc;
     const moose_stream_desc *src = t->source;
     const moose_model_desc *model = src->model;
     moose_arena_reset(&ctx->arena);
-    moose_buf_reset(&ctx->out);
     moose_errors_clear(&ctx->errs);
-    ctx->noutputs = 0;
     ctx->failure = MOOSE__FAIL_NONE;
     ctx->reason[0] = '\0';
     ctx->partition = partition;

@@ -37,6 +37,14 @@ struct moose_transform_ctx {
     moose_buf out;     /* encoded outputs and their keys */
     moose__output *outputs;
     size_t noutputs, cap;
+    /*
+     * With KEEP_OUTPUTS, a record's outputs are added after those of the
+     * records before it, which stay until moose__transform_drop_outputs: a
+     * worker sends a whole batch's outputs at once. The last record's own
+     * are outputs[first_output .. noutputs).
+     */
+    bool keep_outputs;
+    size_t first_output;
     moose_errors errs;  /* field errors of a failed input or output */
     moose__failure failure;
     char reason[512];   /* a sentence for the DLQ and the log */
@@ -55,10 +63,14 @@ void moose__transform_ctx_free(moose_transform_ctx *ctx);
  * Decodes and validates one input record of DESC's source stream, runs the
  * user's function and keeps what it emitted in ctx->outputs. Returns 0
  * (zero outputs: filtered), or a negative code with ctx->failure and
- * ctx->reason saying why (the input then belongs in the DLQ).
+ * ctx->reason saying why (the input then belongs in the DLQ, and none of
+ * its outputs are kept).
  */
 int moose__transform_record(moose_transform_ctx *ctx, const void *value, size_t len,
                             int32_t partition, int64_t offset);
+
+/* Forgets every output kept (see keep_outputs). */
+void moose__transform_drop_outputs(moose_transform_ctx *ctx);
 
 /* The DLQ error type name of a failure: "ValidationError" or "TransformError". */
 bool moose__failure_is_validation(moose__failure f);

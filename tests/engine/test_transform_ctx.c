@@ -180,6 +180,37 @@ static void emit_to_unknown_destination(void **state) {
     finish(r);
 }
 
+/*
+ * A worker keeps a batch's outputs together: each record's are added after
+ * the last record's, and a record that fails half way (its second output is
+ * out of range) leaves none of its own behind, nor harms those before it.
+ */
+static void kept_outputs_of_a_batch(void **state) {
+    (void)state;
+    run *r = start(FIXTURE_SPLIT);
+    r->ctx.keep_outputs = true;
+    assert_int_equal(feed(r, "{\"id\":\"a\",\"data\":\"1\"}"), 0);
+    assert_int_equal(r->ctx.first_output, 0);
+    assert_int_equal(r->ctx.noutputs, 2);
+    size_t kept_bytes = r->ctx.out.len;
+    assert_int_equal(feed(r, "{\"id\":\"big\",\"data\":\"600000000\"}"), MOOSE_EVALIDATION);
+    assert_int_equal(r->ctx.noutputs, 2);
+    assert_int_equal(r->ctx.out.len, kept_bytes);
+    assert_int_equal(feed(r, "{\"id\":\"b\",\"data\":\"2\"}"), 0);
+    assert_int_equal(r->ctx.first_output, 2);
+    assert_int_equal(r->ctx.noutputs, 4);
+    assert_output(r, 0, 0, "{\"id\":\"a-1\",\"value\":1.0}", "a-1");
+    assert_output(r, 1, 0, "{\"id\":\"a-2\",\"value\":2.0}", "a-2");
+    assert_output(r, 2, 0, "{\"id\":\"b-1\",\"value\":2.0}", "b-1");
+    assert_output(r, 3, 0, "{\"id\":\"b-2\",\"value\":4.0}", "b-2");
+    moose__transform_drop_outputs(&r->ctx);
+    assert_int_equal(feed(r, "{\"id\":\"c\",\"data\":\"3\"}"), 0);
+    assert_int_equal(r->ctx.first_output, 0);
+    assert_int_equal(r->ctx.noutputs, 2);
+    assert_output(r, 0, 0, "{\"id\":\"c-1\",\"value\":3.0}", "c-1");
+    finish(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_to_one),
@@ -193,6 +224,7 @@ int main(void) {
         cmocka_unit_test(invalid_input),
         cmocka_unit_test(helpers_live_in_the_call_arena),
         cmocka_unit_test(emit_to_unknown_destination),
+        cmocka_unit_test(kept_outputs_of_a_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

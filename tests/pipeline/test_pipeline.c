@@ -373,6 +373,72 @@ static void async_writes_report_each_outcome(void **state) {
     moose_app_close(app);
 }
 
+static int by_offset(const void *a, const void *b) {
+    const util_record *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * librdkafka's queue holds 20 records, and a send gives up waiting for room
+ * after 5 ms: the outputs a worker sends for its batch meet a full queue
+ * again and again, and the worker sends them again from the first one
+ * refused. Every output arrives once, and each key's in the order of its
+ * inputs (the destination has one partition: offsets are that order).
+ */
+static void a_full_queue_keeps_each_keys_order(void **state) {
+    (void)state;
+    fixture_app f;
+    fixture_app_init(&f, "pfull", FIXTURE_TO_FLOAT, 2);
+    const char *props[] = {"queue.buffering.max.messages=20", "moose.send.timeout.ms=5", NULL};
+    moose_config cfg = {.brokers = "embedded", .log_level = "warn", .kafka_props = props};
+    char err[512] = "";
+    moose_app *app = moose_app_open(&f.app, &cfg, err, sizeof err);
+    if (!app)
+        fail_msg("moose_app_open: %s", err);
+    enum { N = 1500, KEYS = 5 };
+    async_seen a = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 0; i < N; i++) {
+        char id[16], data[16];
+        snprintf(id, sizeof id, "q%d", i % KEYS);
+        snprintf(data, sizeof data, "%d", i);
+        RawEvent e = {{id, strlen(id)}, {data, strlen(data)}};
+        int rc;
+        while ((rc = moose_write_async(app, &f.raw, &e, NULL, async_done, &a)) ==
+               MOOSE_EQUEUEFULL) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(moose_app_flush(app, 30000), 0);
+    assert_int_equal(a.ok, N);
+    start(app);
+    util_records got = util_read_topic(app->kafka, f.out.topic, N, READ_TIMEOUT_MS, QUIET_MS);
+    assert_int_equal(got.len, N);
+    qsort(got.items, got.len, sizeof got.items[0], by_offset);
+    static bool seen[N];
+    memset(seen, 0, sizeof seen);
+    int last[KEYS] = {-1, -1, -1, -1, -1};
+    for (size_t i = 0; i < got.len; i++) {
+        int key, key_again;
+        double value;
+        assert_int_equal(sscanf(got.items[i].text, "q%d {\"id\":\"q%d\",\"value\":%lf}", &key,
+                                &key_again, &value),
+                         3);
+        assert_true(key >= 0 && key < KEYS && key_again == key);
+        int n = (int)value;
+        assert_true(n >= 0 && n < N && n % KEYS == key);
+        assert_false(seen[n]);
+        seen[n] = true;
+        if (n <= last[key])
+            fail_msg("key q%d: input %d came out after input %d", key, n, last[key]);
+        last[key] = n;
+    }
+    util_records_free(&got);
+    stop_all_committed(app, &f);
+    moose_app_close(app);
+}
+
 /* An argument runs the one test it names (ctest runs each on its own, side by side). */
 int main(int argc, char **argv) {
     if (argc > 1)
@@ -385,6 +451,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(records_from_other_producers_are_validated),
         cmocka_unit_test(reject_policy_keeps_no_copy),
         cmocka_unit_test(async_writes_report_each_outcome),
+        cmocka_unit_test(a_full_queue_keeps_each_keys_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
