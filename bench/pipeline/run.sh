@@ -109,8 +109,10 @@ on the embedded cluster: \`bench_pipeline --records $records\`
 - **moose**: the transform's two workers (the same count, started by the
   benchmark) decode each record with the generated codec, validate it, call
   \`transform_record\`, validate and encode the output, produce it keyed through
-  libmoose's producer, and commit an offset only once every output before it
-  was acknowledged; metrics (counters, latency inside the function) as in an app.
+  libmoose's producer (a fetched batch's outputs in one \`rd_kafka_produce_batch\`
+  call, with a delivery report for each), and commit an offset only once every
+  output before it was acknowledged; metrics (counters, latency inside the
+  function) as in an app.
 - Same librdkafka settings on both sides (libmoose's defaults), but for one:
   on the embedded broker libmoose's producer keeps one request in flight
   (\`max.in.flight.requests.per.connection=1\`: the mock cluster does not check
@@ -163,9 +165,11 @@ waits (about 0.07 µs per record in \`rdk:main\`). Counted with callgrind on thi
 records, decode, \`transform_record\` and encode took 2,923 instructions a record, and take
 2,274 since short decimals are read in one pass and written without a libm call, each thread
 keeps the last date it read and wrote, a plain UTC DateTime is parsed in place and string
-validation reads a short tail with two loads; the workers also read the clock for the
-outputs' timestamps once per 16 records instead of librdkafka once per record, count their
-sends on their own cache line, and set a record's pending outputs with one store.
+validation reads a short tail with two loads. The workers count their sends on their own
+cache line, set a record's pending outputs with one store, and hand a fetched batch's
+outputs to librdkafka in one \`rd_kafka_produce_batch\` call per destination: librdkafka
+then reads its clocks and takes its topic lock once per batch, and a send costs 996
+instructions a record instead of 1,320 (callgrind, 50,000 records).
 
 Resident set size over a run of $rss_records records through the engine
 (sampled once a second from the first output): ${rss_line}${rss_rate:+; ${rss_rate} records/s}.
