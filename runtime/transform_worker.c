@@ -29,6 +29,9 @@
 enum {
     RING_SLOTS = 8192, /* records in flight per partition */
     BATCH_MAX = 256,   /* records fetched at once */
+    /* Outputs held for a batch's send beyond this many bytes are sent at once: records
+     * of up to a megabyte each must not hold hundreds of megabytes back. */
+    HELD_BYTES_MAX = 1 << 20,
     POLL_MS = 100,     /* how long a fetch waits, so a stop request is seen soon */
     /*
      * Asynchronous commits of finished work, every COMMIT_EVERY_MS, and every
@@ -671,8 +674,11 @@ static void *worker_main(void *arg) {
             pause_briefly(); /* the consumer logged why; it reconnects by itself */
             continue;
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             process(w, batch[i], n < TIMED_BATCH || i % TIMED_EVERY == 0);
+            if (w->ctx.out.len >= HELD_BYTES_MAX)
+                send_held(w);
+        }
         send_held(w);
         for (size_t i = 0; i < w->nparts; i++)
             if (w->parts[i].owned)
