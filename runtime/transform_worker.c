@@ -44,7 +44,13 @@ enum {
     COMMIT_HELD_BACK_MS = 5,
     HELD_BACK_WITHIN_MS = 1000, /* how recent a writer's wait counts */
     CONFIRM_EVERY_MS = 1000,    /* synchronous ones, which say whether the broker took them */
-    DRAIN_TIMEOUT_MS = 60000,
+    DRAIN_TIMEOUT_MS = 60000, /* for all of a worker's partitions together */
+    /*
+     * How long a record whose output failed waits before its dead letter is
+     * tried again, when the dead letter queue did not take it either (the
+     * broker is away): it stays at the head of its partition, uncommitted.
+     */
+    DLQ_RETRY_MS = 1000,
     FINAL_COMMIT_MS = 15000, /* how long a stopping worker retries a refused commit */
 };
 
@@ -53,6 +59,7 @@ typedef struct slot {
     _Atomic int32_t pending; /* outputs (and dead letters) not yet acknowledged */
     _Atomic int status;      /* the first failed delivery, or 0 */
     char *fail_message;      /* its words (set by whoever set status) */
+    bool unfiled;            /* failed, and its dead letter was refused: kept, and tried again */
     rd_kafka_message_t *msg; /* the input, kept for a dead letter until the slot retires */
     /* Outputs queued, and their bytes: counted out only when the slot retires acknowledged. */
     uint32_t outputs;
@@ -90,6 +97,7 @@ typedef struct worker {
     moose__send_item *items; /* one destination's outputs, for the producer */
     size_t items_cap;
     int last_sync_rc; /* what the last synchronous commit got back */
+    uint64_t dlq_retry_ms; /* when a refused dead letter is tried again */
     /* The common counters of the batch in hand, added to the metrics once per batch: each
      * addition is an atomic operation on memory that readers share. OUT and BYTES_OUT are
      * the outputs of records retired with every output acknowledged, not merely queued. */
@@ -261,10 +269,42 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
  * refused while stopping, or purged by the producer's close): not a delivery
  * failure for the dead letter queue, but work left undone. It is never
  * retired, so no commit passes it, and it is read again at the next start.
+ * So is a record whose output failed and whose dead letter was refused too:
+ * while running it is tried again (reap), and a partition revoked or stopped
+ * meanwhile leaves it to be read again.
  */
 static bool abandoned(slot *s) {
     return atomic_load_explicit(&s->pending, memory_order_acquire) == 0 &&
-           atomic_load_explicit(&s->status, memory_order_relaxed) == MOOSE_ECLOSED;
+           (s->unfiled ||
+            atomic_load_explicit(&s->status, memory_order_relaxed) == MOOSE_ECLOSED);
+}
+
+/*
+ * Files the input of S, whose output failed, in the dead letter queue and
+ * waits for the broker to take it: true when it did. A stopping worker does
+ * not wait (the record is read again at the next start), and one that was
+ * refused waits DLQ_RETRY_MS before trying again: the record stays, so no
+ * commit passes it, until it is kept somewhere.
+ */
+static bool file_failed(worker *w, slot *s, int status) {
+    if (atomic_load(&w->runner->stop) || (s->unfiled && now_ms() < w->dlq_retry_ms)) {
+        s->unfiled = true;
+        return false;
+    }
+    char reason[512];
+    snprintf(reason, sizeof reason, "an output was not acknowledged: %s",
+             s->fail_message ? s->fail_message : moose_strerror(status));
+    if (!s->unfiled)
+        log_failure(w, s->msg, "delivery failed", reason);
+    if (dead_letter(w, s, s->msg, MOOSE__DLQ_DELIVERY_ERROR, reason, NULL, true) != 0) {
+        s->unfiled = true;
+        w->dlq_retry_ms = now_ms() + DLQ_RETRY_MS;
+        return false;
+    }
+    s->unfiled = false;
+    free(s->fail_message);
+    s->fail_message = NULL;
+    return true;
 }
 
 /* Retires finished records at the head of P's ring; returns how many. */
@@ -272,17 +312,14 @@ static size_t reap(worker *w, partq *p) {
     size_t n = 0;
     while (p->head < p->tail) {
         slot *s = &p->slots[p->head % RING_SLOTS];
-        if (atomic_load_explicit(&s->pending, memory_order_acquire) != 0 || abandoned(s))
+        if (atomic_load_explicit(&s->pending, memory_order_acquire) != 0)
             break;
         int status = atomic_load_explicit(&s->status, memory_order_relaxed);
+        if (status == MOOSE_ECLOSED)
+            break; /* abandoned: read again at the next start */
         if (status != 0) {
-            char reason[512];
-            snprintf(reason, sizeof reason, "an output was not acknowledged: %s",
-                     s->fail_message ? s->fail_message : moose_strerror(status));
-            log_failure(w, s->msg, "delivery failed", reason);
-            dead_letter(w, s, s->msg, MOOSE__DLQ_DELIVERY_ERROR, reason, NULL, true);
-            free(s->fail_message);
-            s->fail_message = NULL;
+            if (!file_failed(w, s, status))
+                break;
         } else {
             w->out += s->outputs;
             w->bytes_out += s->out_bytes;
@@ -349,10 +386,9 @@ static bool commit(worker *w, bool sync) {
     return all;
 }
 
-/* Waits until every record of P in flight retired; false after DRAIN_TIMEOUT_MS or at a record
+/* Waits until every record of P in flight retired; false after DEADLINE (now_ms) or at a record
  * given up (abandoned). */
-static bool drain(worker *w, partq *p) {
-    uint64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
+static bool drain(worker *w, partq *p, uint64_t deadline) {
     for (;;) {
         reap(w, p);
         if (p->head == p->tail)
@@ -396,11 +432,12 @@ static void on_revoke(moose__consumer *c, const rd_kafka_topic_partition_list_t 
                       void *opaque) {
     (void)c;
     worker *w = opaque;
+    uint64_t drain_deadline = now_ms() + DRAIN_TIMEOUT_MS;
     for (int i = 0; i < parts->cnt; i++) {
         int32_t part = parts->elems[i].partition;
         if (part < 0 || (size_t)part >= w->nparts || !w->parts[part].owned)
             continue;
-        if (!drain(w, &w->parts[part]))
+        if (!drain(w, &w->parts[part], drain_deadline))
             moose__log(MOOSE__LOG_ERROR, "transform", NULL,
                        "transform=%s partition=%" PRId32
                        " was revoked with records still unacknowledged; they will be processed "
@@ -572,6 +609,15 @@ enum { TIMED_BATCH = 32, TIMED_EVERY = 8 };
 
 static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     moose__component *m = w->runner->metrics;
+    /*
+     * Stopping: nothing more is started; what was fetched is read again at
+     * the next start. Each record after the first one left is left too (the
+     * flag stays set), so no commit passes a record left undone.
+     */
+    if (atomic_load_explicit(&w->runner->stop, memory_order_relaxed)) {
+        rd_kafka_message_destroy(msg);
+        return;
+    }
     partq *p = partq_get(w, msg->partition);
     if (!p || !p->owned) {
         /* Not owned: fetched before its partition was revoked; its next owner reads it. */
@@ -586,6 +632,10 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     if (p->tail - p->head >= RING_SLOTS)
         send_held(w); /* the ring's oldest records may be waiting on them */
     while (p->tail - p->head >= RING_SLOTS) {
+        if (atomic_load(&w->runner->stop)) {
+            rd_kafka_message_destroy(msg); /* as above: read again at the next start */
+            return;
+        }
         if (reap(w, p) == 0)
             pause_briefly();
     }
@@ -593,6 +643,7 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     s->offset = msg->offset;
     s->msg = msg;
     s->fail_message = NULL;
+    s->unfiled = false;
     s->outputs = 0;
     s->out_bytes = 0;
     atomic_store_explicit(&s->status, 0, memory_order_relaxed);
@@ -693,8 +744,9 @@ static void *worker_main(void *arg) {
             commit(w, false);
     }
     /* Stop: nothing more is fetched; finish what is in flight and commit it. */
+    uint64_t drain_deadline = now_ms() + DRAIN_TIMEOUT_MS;
     for (size_t i = 0; i < w->nparts; i++)
-        if (w->parts[i].owned && !drain(w, &w->parts[i]))
+        if (w->parts[i].owned && !drain(w, &w->parts[i], drain_deadline))
             moose__log(MOOSE__LOG_ERROR, "transform", NULL,
                        "transform=%s partition=%zu stopped with records still unacknowledged; "
                        "they will be processed again",

@@ -669,6 +669,47 @@ static void refused_output_is_not_counted_out(void **state) {
 }
 
 /*
+ * An output the broker refuses for good sends its input to the dead letter
+ * queue; when the broker refuses that too, the record is kept (no commit
+ * passes it) and filed again a second later, not dropped. The broker takes
+ * the second try: the entry is there, once, and the offset is committed.
+ */
+static void refused_dead_letter_is_tried_again(void **state) {
+    (void)state;
+    pipeline *p = &current;
+    pipeline_open(p, "refused_dead_letter");
+    moose_errors errs;
+    moose_errors_init(&errs);
+    Order o = {{"k0", 2}, 1};
+    assert_int_equal(orders_write(p->app, &o, &errs), 0);
+    moose_errors_free(&errs);
+    /* The next two produce requests: the transform's output, then its first dead letter. */
+    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD, 2);
+    pipeline_start(p);
+    moose_metrics t;
+    int64_t deadline = faults_now_ms() + DELIVERY_TIMEOUT_MS;
+    do {
+        faults_sleep_ms(100);
+        assert_int_equal(moose_transform_metrics(p->app, deliver_transform.name, &t), 0);
+    } while (t.dlq < 1 && faults_now_ms() < deadline);
+    assert_int_equal(t.records_in, 1);
+    assert_int_equal(t.dlq, 1);
+    assert_int_equal(t.records_out, 0);
+    char dlq[256];
+    snprintf(dlq, sizeof dlq, "%s.dlq", orders_stream.topic);
+    int64_t entries = 0;
+    for (int32_t part = 0; part < orders_stream.parallelism; part++) {
+        int64_t lo = 0, hi = 0;
+        assert_int_equal(rd_kafka_query_watermark_offsets(moose__producer_handle(p->app->producer),
+                                                          dlq, part, &lo, &hi, 5000),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        entries += hi - lo;
+    }
+    assert_int_equal(entries, 1);
+    pipeline_close(p);
+}
+
+/*
  * A record within max_record_bytes (1 MiB by default) is accepted by
  * validation, so it must also fit through Kafka. Its Key travels twice (as
  * the message key and inside the value), so a 600 kB Key makes a 1.2 MB
@@ -712,6 +753,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(record_within_the_size_limit_is_delivered, close_current),
         cmocka_unit_test_teardown(refused_request_is_not_overtaken, close_current),
         cmocka_unit_test_teardown(refused_output_is_not_counted_out, close_current),
+        cmocka_unit_test_teardown(refused_dead_letter_is_tried_again, close_current),
         cmocka_unit_test_teardown(writes_the_broker_refuses_are_reported_and_only_those_are_missing,
                                   close_current),
     };
