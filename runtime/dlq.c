@@ -423,12 +423,20 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
         return MOOSE_ETRANSPORT;
     int64_t delivered = 0;
     int rc = 0;
+    int64_t *lows = malloc((size_t)nparts * sizeof *lows);
+    int64_t *highs = malloc((size_t)nparts * sizeof *highs);
+    rd_kafka_resp_err_t err =
+        lows && highs ? moose__kafka_watermarks(rk, dlq, nparts, lows, highs, 10000)
+                      : RD_KAFKA_RESP_ERR__FAIL;
+    if (err) {
+        snprintf(errstr, errstr_size, "cannot read the ends of %s: %s", dlq,
+                 lows && highs ? rd_kafka_err2str(err) : "out of memory");
+        rc = lows && highs ? MOOSE_ETRANSPORT : MOOSE_ENOMEM;
+    }
     for (int32_t p = 0; p < nparts && rc == 0; p++) {
-        int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, dlq, p, &low, &high, 10000);
-        if (err) {
-            snprintf(errstr, errstr_size, "cannot read the ends of %s partition %d: %s", dlq, p,
-                     rd_kafka_err2str(err));
+        int64_t low = lows[p], high = highs[p];
+        if (low < 0 || high < 0) {
+            snprintf(errstr, errstr_size, "cannot read the ends of %s partition %d", dlq, p);
             rc = MOOSE_ETRANSPORT;
             break;
         }
@@ -489,6 +497,8 @@ int64_t moose__dlq_read(moose__kafka *k, const char *topic, moose__dlq_read_cb c
         }
         rd_kafka_assign(rk, NULL);
     }
+    free(lows);
+    free(highs);
     rd_kafka_destroy(rk);
     if (rc < 0)
         return rc;
@@ -550,15 +560,24 @@ int64_t moose__dlq_replay(moose__kafka *k, moose__producer *p, const char *topic
     }
     rd_kafka_t *admin = moose__kafka_admin_handle(k, errstr, errstr_size);
     int64_t pending = 0;
-    for (int32_t i = 0; admin && i < nparts; i++) {
-        int64_t low = 0;
-        rd_kafka_query_watermark_offsets(admin, dlq, i, &low, &high[i], 10000);
-        pending += high[i] - low;
-    }
     int64_t replayed = 0;
     int rc = 0;
     if (!admin) {
         rc = MOOSE_ETRANSPORT;
+        goto out;
+    }
+    int64_t *low = malloc((size_t)nparts * sizeof *low);
+    bool have_low = low != NULL;
+    rd_kafka_resp_err_t err = have_low
+                                  ? moose__kafka_watermarks(admin, dlq, nparts, low, high, 10000)
+                                  : RD_KAFKA_RESP_ERR__FAIL;
+    for (int32_t i = 0; !err && i < nparts; i++)
+        pending += high[i] >= 0 && low[i] >= 0 ? high[i] - low[i] : 0;
+    free(low);
+    if (err) {
+        snprintf(errstr, errstr_size, "cannot read the ends of %s: %s", dlq,
+                 have_low ? rd_kafka_err2str(err) : "out of memory");
+        rc = have_low ? MOOSE_ETRANSPORT : MOOSE_ENOMEM;
         goto out;
     }
     if (pending == 0 || (pending = unreplayed(k, group, dlq, nparts, high)) == 0)

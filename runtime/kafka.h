@@ -140,6 +140,17 @@ int moose__kafka_ensure_app_topics(moose__kafka *kafka, const moose_app_desc *de
 int moose__kafka_partition_count(moose__kafka *kafka, const char *topic, char *errstr,
                                  size_t errstr_size);
 
+/*
+ * The first and the next offset of each of TOPIC's partitions 0..NPARTS-1,
+ * into LOW and HIGH (either may be NULL; -1 where the broker gave none), in
+ * one request for all partitions each, within TIMEOUT_MS. Through
+ * rd_kafka_offsets_for_times, which keeps to its timeout when a broker stops
+ * answering; rd_kafka_query_watermark_offsets waits out socket timeouts and
+ * retries, minutes past its own. 0, or librdkafka's error (_TIMED_OUT).
+ */
+rd_kafka_resp_err_t moose__kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t nparts,
+                                            int64_t *low, int64_t *high, int timeout_ms);
+
 /* "<topic>.dlq" into OUT; false when it does not fit. */
 bool moose__dlq_topic_name(const char *topic, char *out, size_t out_size);
 

@@ -526,21 +526,16 @@ static void bp_refresh(moose__producer *p, prod_topic *t) {
         goto out;
     int timeout = p->kafka->admin_timeout_ms;
     /*
-     * One request per partition, each bounded by the timeout: a broker that
-     * does not answer (or a producer that stops waiting) ends the round at the
-     * first one rather than after all of them; nothing is learned this time.
+     * The log's ends of every partition in one request, within the timeout
+     * even when the broker stops answering; a producer told to stop waiting
+     * learns nothing this time.
      */
-    bool answered = true;
-    for (int32_t i = 0; i < n; i++) {
+    bool answered = false;
+    for (int32_t i = 0; i < n; i++)
         low[i] = high[i] = -1;
-        if (!answered || refuses_waits(p)) {
-            answered = false;
-            continue;
-        }
-        rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(p->rk, t->name, i, &low[i], &high[i], timeout);
-        if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-            answered = false;
+    if (!refuses_waits(p)) {
+        rd_kafka_resp_err_t err = moose__kafka_watermarks(p->rk, t->name, n, low, high, timeout);
+        answered = err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT;
     }
     for (size_t g = 0; g < ngroups; g++) {
         if (!answered) {

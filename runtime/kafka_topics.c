@@ -51,6 +51,46 @@ int moose__kafka_partition_count(moose__kafka *k, const char *topic, char *errst
     return lookup_partitions(k, topic, errstr, errstr_size);
 }
 
+/* One end (RD_KAFKA_OFFSET_BEGINNING or _END) of every partition into OUT. */
+static rd_kafka_resp_err_t partition_ends(rd_kafka_t *rk, const char *topic, int32_t nparts,
+                                          int64_t end, int64_t *out, int timeout_ms) {
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
+    if (!parts)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    for (int32_t i = 0; i < nparts; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, i)->offset = end;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+    for (int32_t i = 0; i < nparts; i++)
+        out[i] = -1;
+    for (int i = 0; !err && i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (!tp->err && tp->partition >= 0 && tp->partition < nparts)
+            out[tp->partition] = tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return err;
+}
+
+rd_kafka_resp_err_t moose__kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t nparts,
+                                            int64_t *low, int64_t *high, int timeout_ms) {
+    if (nparts <= 0)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    int64_t deadline = moose__kafka_now_ms() + timeout_ms;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (low)
+        err = partition_ends(rk, topic, nparts, RD_KAFKA_OFFSET_BEGINNING, low, timeout_ms);
+    if (high) {
+        int64_t left = deadline - moose__kafka_now_ms();
+        if (err || left <= 0) {
+            for (int32_t i = 0; i < nparts; i++)
+                high[i] = -1;
+            return err ? err : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        }
+        err = partition_ends(rk, topic, nparts, RD_KAFKA_OFFSET_END, high, (int)left);
+    }
+    return err;
+}
+
 /* Waits for one Admin result event; no event within the timeout is a clear MOOSE_ETIMEDOUT. */
 static int admin_wait(moose__kafka *k, rd_kafka_queue_t *q, const char *what, const char *topic,
                       rd_kafka_event_t **ev_out, char *errstr, size_t errstr_size) {
