@@ -1,5 +1,7 @@
 /* Starting and stopping the sinks of a whole app: one per destination table. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,11 +30,36 @@ struct moose__sinks {
     size_t len;
 };
 
+static void *stop_one(void *sink) {
+    moose__sink_stop(sink);
+    return NULL;
+}
+
 void moose__sinks_stop(moose__sinks *sinks) {
     if (!sinks)
         return;
-    for (size_t i = 0; i < sinks->len; i++)
-        moose__sink_stop(sinks->items[i]);
+    /*
+     * Each sink stops in a thread of its own: its last delivery, its commit
+     * and its consumer's leaving the group each wait for the broker (up to
+     * seconds when it is gone), and those waits overlap instead of adding up.
+     */
+    pthread_t *threads = calloc(sinks->len ? sinks->len : 1, sizeof *threads);
+    bool *started = calloc(sinks->len ? sinks->len : 1, sizeof *started);
+    for (size_t i = 0; i < sinks->len; i++) {
+        if (!sinks->items[i])
+            continue;
+        bool own = threads && started &&
+                   pthread_create(&threads[i], NULL, stop_one, sinks->items[i]) == 0;
+        if (started)
+            started[i] = own;
+        if (!own)
+            moose__sink_stop(sinks->items[i]); /* no thread to spare: here, one after another */
+    }
+    for (size_t i = 0; started && i < sinks->len; i++)
+        if (started[i])
+            pthread_join(threads[i], NULL);
+    free(threads);
+    free(started);
     free(sinks->items);
     free(sinks);
 }
