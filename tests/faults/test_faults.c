@@ -639,17 +639,20 @@ static void refused_request_is_not_overtaken(void **state) {
  * to the dead letter queue and is not counted out, so in = out + filtered +
  * dlq says what reached the topic.
  */
-static void refused_output_is_not_counted_out(void **state) {
-    (void)state;
-    pipeline *p = &current;
-    pipeline_open(p, "refused_output");
+/*
+ * Opens pipeline NAME, writes one order, makes the broker refuse the next
+ * REFUSED produce requests for good, starts the transform and waits until it
+ * dead-lettered a record (or DELIVERY_TIMEOUT_MS). The transform's metrics.
+ */
+static moose_metrics refuse_produces(pipeline *p, const char *name, size_t refused) {
+    pipeline_open(p, name);
     moose_errors errs;
     moose_errors_init(&errs);
     Order o = {{"k0", 2}, 1};
     assert_int_equal(orders_write(p->app, &o, &errs), 0);
     moose_errors_free(&errs);
-    /* The next produce request is the transform's output: nothing else produces before it. */
-    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD, 1);
+    /* The next produce requests are the transform's: nothing else produces before it. */
+    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD, refused);
     pipeline_start(p);
     moose_metrics t;
     int64_t deadline = faults_now_ms() + DELIVERY_TIMEOUT_MS;
@@ -657,6 +660,14 @@ static void refused_output_is_not_counted_out(void **state) {
         faults_sleep_ms(100);
         assert_int_equal(moose_transform_metrics(p->app, deliver_transform.name, &t), 0);
     } while (t.dlq < 1 && faults_now_ms() < deadline);
+    return t;
+}
+
+static void refused_output_is_not_counted_out(void **state) {
+    (void)state;
+    pipeline *p = &current;
+    /* The transform's output is refused. */
+    moose_metrics t = refuse_produces(p, "refused_output", 1);
     printf("# transform %s: in %llu out %llu filtered %llu dlq %llu\n", deliver_transform.name,
            (unsigned long long)t.records_in, (unsigned long long)t.records_out,
            (unsigned long long)t.filtered, (unsigned long long)t.dlq);
@@ -672,26 +683,13 @@ static void refused_output_is_not_counted_out(void **state) {
  * An output the broker refuses for good sends its input to the dead letter
  * queue; when the broker refuses that too, the record is kept (no commit
  * passes it) and filed again a second later, not dropped. The broker takes
- * the second try: the entry is there, once, and the offset is committed.
+ * the second try: the entry is there, once.
  */
 static void refused_dead_letter_is_tried_again(void **state) {
     (void)state;
     pipeline *p = &current;
-    pipeline_open(p, "refused_dead_letter");
-    moose_errors errs;
-    moose_errors_init(&errs);
-    Order o = {{"k0", 2}, 1};
-    assert_int_equal(orders_write(p->app, &o, &errs), 0);
-    moose_errors_free(&errs);
-    /* The next two produce requests: the transform's output, then its first dead letter. */
-    push_errors(p->mock, API_PRODUCE, RD_KAFKA_RESP_ERR_INVALID_RECORD, 2);
-    pipeline_start(p);
-    moose_metrics t;
-    int64_t deadline = faults_now_ms() + DELIVERY_TIMEOUT_MS;
-    do {
-        faults_sleep_ms(100);
-        assert_int_equal(moose_transform_metrics(p->app, deliver_transform.name, &t), 0);
-    } while (t.dlq < 1 && faults_now_ms() < deadline);
+    /* The transform's output, then its first dead letter, are refused. */
+    moose_metrics t = refuse_produces(p, "refused_dead_letter", 2);
     assert_int_equal(t.records_in, 1);
     assert_int_equal(t.dlq, 1);
     assert_int_equal(t.records_out, 0);
