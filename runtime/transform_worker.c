@@ -60,6 +60,10 @@ typedef struct slot {
     _Atomic int status;      /* the first failed delivery, or 0 */
     char *fail_message;      /* its words (set by whoever set status) */
     bool unfiled;            /* failed, and its dead letter was refused: kept, and tried again */
+    /* The dead letter sent without waiting for the broker (a failed record), to send the same
+     * again if it is lost; its field paths are not kept. NULL: none was sent. */
+    char *dead_reason;
+    moose__dlq_error_type dead_type;
     rd_kafka_message_t *msg; /* the input, kept for a dead letter until the slot retires */
     /* Outputs queued, and their bytes: counted out only when the slot retires acknowledged. */
     uint32_t outputs;
@@ -253,10 +257,12 @@ static int dead_letter(worker *w, slot *s, const rd_kafka_message_t *msg,
             slot_failed(s, rc, errstr); /* stopping: the record is read again, not lost */
         if (rc != 0)
             atomic_fetch_sub_explicit(&s->pending, 1, memory_order_relaxed);
+        if (rc == 0) {
+            s->dead_type = type;
+            s->dead_reason = strdup(reason); /* NULL: a loss is filed as a DeliveryError */
+        }
     }
-    if (rc == 0)
-        moose__count(w->runner->metrics, MOOSE__C_DLQ, 1);
-    else
+    if (rc != 0)
         moose__log(MOOSE__LOG_ERROR, "transform", "dlq",
                    "record could not be kept in the dead letter queue transform=%s "
                    "partition=%" PRId32 " offset=%" PRId64 " reason=\"%s\" error=\"%s\"",
@@ -291,16 +297,24 @@ static bool file_failed(worker *w, slot *s, int status) {
         s->unfiled = true;
         return false;
     }
+    /* A lost dead letter is sent again as it was: the failure it files is the record's. */
+    moose__dlq_error_type type = s->dead_reason ? s->dead_type : MOOSE__DLQ_DELIVERY_ERROR;
     char reason[512];
-    snprintf(reason, sizeof reason, "an output was not acknowledged: %s",
-             s->fail_message ? s->fail_message : moose_strerror(status));
+    if (s->dead_reason)
+        snprintf(reason, sizeof reason, "%s", s->dead_reason);
+    else
+        snprintf(reason, sizeof reason, "an output was not acknowledged: %s",
+                 s->fail_message ? s->fail_message : moose_strerror(status));
     if (!s->unfiled)
-        log_failure(w, s->msg, "delivery failed", reason);
-    if (dead_letter(w, s, s->msg, MOOSE__DLQ_DELIVERY_ERROR, reason, NULL, true) != 0) {
+        log_failure(w, s->msg, s->dead_reason ? "dead letter lost, sent again" : "delivery failed",
+                    s->dead_reason ? (s->fail_message ? s->fail_message : "") : reason);
+    if (dead_letter(w, s, s->msg, type, reason, NULL, true) != 0) {
         s->unfiled = true;
         w->dlq_retry_ms = now_ms() + DLQ_RETRY_MS;
         return false;
     }
+    if (!s->dead_reason)
+        moose__count(w->runner->metrics, MOOSE__C_DLQ, 1); /* a lost one was counted when sent */
     s->unfiled = false;
     free(s->fail_message);
     s->fail_message = NULL;
@@ -327,6 +341,8 @@ static size_t reap(worker *w, partq *p) {
         p->done_next = s->offset + 1;
         rd_kafka_message_destroy(s->msg);
         s->msg = NULL;
+        free(s->dead_reason);
+        s->dead_reason = NULL;
         p->head++;
         n++;
     }
@@ -643,6 +659,7 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
     s->offset = msg->offset;
     s->msg = msg;
     s->fail_message = NULL;
+    s->dead_reason = NULL;
     s->unfiled = false;
     s->outputs = 0;
     s->out_bytes = 0;
@@ -680,9 +697,10 @@ static void process(worker *w, rd_kafka_message_t *msg, bool timed) {
         if (ctx->failure == MOOSE__FAIL_TRANSFORM)
             moose__count(m, MOOSE__C_TRANSFORM_ERRORS, 1);
         log_failure(w, msg, validation ? "record rejected" : "transform failed", ctx->reason);
-        dead_letter(w, s, msg,
-                    validation ? MOOSE__DLQ_VALIDATION_ERROR : MOOSE__DLQ_TRANSFORM_ERROR,
-                    ctx->reason, validation ? &ctx->errs : NULL, false);
+        if (dead_letter(w, s, msg,
+                        validation ? MOOSE__DLQ_VALIDATION_ERROR : MOOSE__DLQ_TRANSFORM_ERROR,
+                        ctx->reason, validation ? &ctx->errs : NULL, false) == 0)
+            moose__count(m, MOOSE__C_DLQ, 1);
     }
 }
 
@@ -704,6 +722,8 @@ static void release_unfinished(worker *w) {
             s->msg = NULL;
             free(s->fail_message);
             s->fail_message = NULL;
+            free(s->dead_reason);
+            s->dead_reason = NULL;
         }
     }
 }
@@ -809,6 +829,7 @@ static void runner_free(moose__transform_runner *r) {
                 if (s->msg)
                     rd_kafka_message_destroy(s->msg);
                 free(s->fail_message);
+                free(s->dead_reason);
             }
             free(p->slots);
         }

@@ -640,15 +640,17 @@ static void refused_request_is_not_overtaken(void **state) {
  * dlq says what reached the topic.
  */
 /*
- * Opens pipeline NAME, writes one order, makes the broker refuse the next
- * REFUSED produce requests for good, starts the transform and waits until it
- * dead-lettered a record (or DELIVERY_TIMEOUT_MS). The transform's metrics.
+ * Opens pipeline NAME, writes one order of AMOUNT, makes the broker refuse
+ * the next REFUSED produce requests for good, starts the transform and waits
+ * until it dead-lettered a record (or DELIVERY_TIMEOUT_MS). The transform's
+ * metrics.
  */
-static moose_metrics refuse_produces(pipeline *p, const char *name, size_t refused) {
+static moose_metrics refuse_produces(pipeline *p, const char *name, int64_t amount,
+                                     size_t refused) {
     pipeline_open(p, name);
     moose_errors errs;
     moose_errors_init(&errs);
-    Order o = {{"k0", 2}, 1};
+    Order o = {{"k0", 2}, amount};
     assert_int_equal(orders_write(p->app, &o, &errs), 0);
     moose_errors_free(&errs);
     /* The next produce requests are the transform's: nothing else produces before it. */
@@ -667,7 +669,7 @@ static void refused_output_is_not_counted_out(void **state) {
     (void)state;
     pipeline *p = &current;
     /* The transform's output is refused. */
-    moose_metrics t = refuse_produces(p, "refused_output", 1);
+    moose_metrics t = refuse_produces(p, "refused_output", 1, 1);
     printf("# transform %s: in %llu out %llu filtered %llu dlq %llu\n", deliver_transform.name,
            (unsigned long long)t.records_in, (unsigned long long)t.records_out,
            (unsigned long long)t.filtered, (unsigned long long)t.dlq);
@@ -689,7 +691,7 @@ static void refused_dead_letter_is_tried_again(void **state) {
     (void)state;
     pipeline *p = &current;
     /* The transform's output, then its first dead letter, are refused. */
-    moose_metrics t = refuse_produces(p, "refused_dead_letter", 2);
+    moose_metrics t = refuse_produces(p, "refused_dead_letter", 1, 2);
     assert_int_equal(t.records_in, 1);
     assert_int_equal(t.dlq, 1);
     assert_int_equal(t.records_out, 0);
@@ -704,6 +706,53 @@ static void refused_dead_letter_is_tried_again(void **state) {
         entries += hi - lo;
     }
     assert_int_equal(entries, 1);
+    pipeline_close(p);
+}
+
+/* "Type message" of each DLQ entry read, up to 4. */
+typedef struct dead_letters {
+    int n;
+    char line[4][256];
+} dead_letters;
+
+static int collect_dead_letter(const moose__dlq_record *r, void *opaque) {
+    dead_letters *d = opaque;
+    if (d->n < 4)
+        snprintf(d->line[d->n], sizeof d->line[0], "%s %s", moose__dlq_error_type_name(r->type),
+                 r->message);
+    d->n++;
+    return 0;
+}
+
+/*
+ * A dead letter lost on its way (the broker refuses its produce request) is
+ * sent again as it was: the record's own TransformError and reason, counted
+ * once, not a DeliveryError about the dead letter queue.
+ */
+static void lost_dead_letter_keeps_its_failure(void **state) {
+    (void)state;
+    pipeline *p = &current;
+    /* Amount 8 fails in the transform: the first produce request is its dead letter. */
+    moose_metrics t = refuse_produces(p, "lost_dead_letter", 8, 1);
+    assert_int_equal(t.records_in, 1);
+    assert_int_equal(t.transform_errors, 1);
+    dead_letters d = {0};
+    char err[256];
+    int64_t deadline = faults_now_ms() + DELIVERY_TIMEOUT_MS;
+    do {
+        memset(&d, 0, sizeof d);
+        faults_sleep_ms(100);
+        assert_true(moose__dlq_read(p->app->kafka, orders_stream.topic, collect_dead_letter, &d,
+                                    NULL, err, sizeof err) >= 0);
+    } while (d.n < 1 && faults_now_ms() < deadline);
+    faults_sleep_ms(1500); /* time for a second entry to show, if one were sent */
+    memset(&d, 0, sizeof d);
+    assert_true(moose__dlq_read(p->app->kafka, orders_stream.topic, collect_dead_letter, &d, NULL,
+                                err, sizeof err) >= 0);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.line[0], "TransformError amount 8 is refused on purpose");
+    assert_int_equal(moose_transform_metrics(p->app, deliver_transform.name, &t), 0);
+    assert_int_equal(t.dlq, 1);
     pipeline_close(p);
 }
 
@@ -752,6 +801,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(refused_request_is_not_overtaken, close_current),
         cmocka_unit_test_teardown(refused_output_is_not_counted_out, close_current),
         cmocka_unit_test_teardown(refused_dead_letter_is_tried_again, close_current),
+        cmocka_unit_test_teardown(lost_dead_letter_keeps_its_failure, close_current),
         cmocka_unit_test_teardown(writes_the_broker_refuses_are_reported_and_only_those_are_missing,
                                   close_current),
     };
