@@ -5,7 +5,7 @@
  *
  * A fetched batch's outputs are produced asynchronously, all at once after
  * the batch was transformed (one librdkafka call per destination, not one
- * per record: about 350 instructions a record less); a record's offset may be
+ * per record: about 320 instructions a record less); a record's offset may be
  * committed only once every output (or its dead letter) was acknowledged, and
  * only after every earlier record of its partition. Each partition keeps a
  * ring of the records in flight, in offset order: delivery reports count a
