@@ -642,14 +642,49 @@ static int refuse(int rc) {
     return rc;
 }
 
+/*
+ * Waits for room for one record of BYTES at PARTITION of watched topic T and
+ * counts it pending there (p->lock held, released while waiting). 0, or why not.
+ */
+static int bp_hold(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes) {
+    int rc = bp_wait(p, t, partition, bytes);
+    if (rc == 0) {
+        t->parts[partition].pending_records++;
+        t->parts[partition].pending_bytes += bytes;
+    }
+    return rc;
+}
+
+/* Gives back what bp_hold counted for a record that was not queued (p->lock held). */
+static void bp_release(prod_topic *t, int32_t partition, int64_t bytes) {
+    t->parts[partition].pending_records--;
+    t->parts[partition].pending_bytes -= bytes;
+}
+
+/*
+ * librdkafka's queue was full: true after a pause of 1 ms, to try again
+ * (it drains as deliveries come back); false when the send gives up instead:
+ * closing, or moose.send.timeout.ms past the first full queue (*DEADLINE).
+ */
+static bool wait_for_room(moose__producer *p, int64_t *deadline) {
+    if (refuses_waits(p))
+        return false;
+    int64_t now = moose__kafka_now_ms();
+    if (*deadline < 0)
+        *deadline = now + p->kafka->send_timeout_ms;
+    if (now >= *deadline)
+        return false;
+    moose__kafka_sleep_ms(1);
+    return true;
+}
+
 /* Gives back what moose__producer_send counted for a record that was not queued. */
 static void send_undo(moose__producer *p, prod_topic *t, int32_t partition, int64_t bytes,
                       bool counted) {
     atomic_fetch_sub_explicit(&p->sent[send_shard()].n, 1, memory_order_relaxed);
     if (counted) {
         pthread_mutex_lock(&p->lock);
-        t->parts[partition].pending_records--;
-        t->parts[partition].pending_bytes -= bytes;
+        bp_release(t, partition, bytes);
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
     }
@@ -692,15 +727,11 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
             return refuse(MOOSE_EINVAL);
         pthread_mutex_lock(&p->lock);
         atomic_fetch_add(&p->waiters, 1);
-        int rc = bp_wait(p, t, partition, bytes);
+        int rc = bp_hold(p, t, partition, bytes);
         atomic_fetch_sub(&p->waiters, 1);
-        if (rc) {
-            pthread_mutex_unlock(&p->lock);
-            return refuse(rc);
-        }
-        t->parts[partition].pending_records++;
-        t->parts[partition].pending_bytes += bytes;
         pthread_mutex_unlock(&p->lock);
+        if (rc)
+            return refuse(rc);
         counted = true;
     }
     atomic_fetch_add_explicit(&p->sent[send_shard()].n, 1, memory_order_relaxed);
@@ -733,16 +764,8 @@ int moose__producer_send(moose__producer *p, const char *topic, int32_t partitio
             return 0;
         rd_kafka_resp_err_t err = rd_kafka_error_code(error);
         rd_kafka_error_destroy(error);
-        /* A full local queue drains as deliveries come back: wait for room, within limits. */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !refuses_waits(p)) {
-            int64_t now = moose__kafka_now_ms();
-            if (deadline < 0)
-                deadline = now + p->kafka->send_timeout_ms;
-            if (now < deadline) {
-                moose__kafka_sleep_ms(1);
-                continue;
-            }
-        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && wait_for_room(p, &deadline))
+            continue;
         if (!((uintptr_t)ctx & SHARED_TAG))
             free(ctx);
         send_undo(p, t, partition, bytes, counted);
@@ -772,11 +795,8 @@ static void batch_undo(moose__producer *p, prod_topic *t, const rd_kafka_message
     if (!counted)
         return;
     pthread_mutex_lock(&p->lock);
-    for (size_t i = from; i < to; i++) {
-        bp_partition *bp = &t->parts[msgs[i].partition];
-        bp->pending_records--;
-        bp->pending_bytes -= bp_record_bytes(msgs[i].key_len, msgs[i].len);
-    }
+    for (size_t i = from; i < to; i++)
+        bp_release(t, msgs[i].partition, bp_record_bytes(msgs[i].key_len, msgs[i].len));
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
@@ -796,14 +816,12 @@ static size_t batch_hold(moose__producer *p, prod_topic *t, rd_kafka_message_t *
         int32_t part = rd_kafka_msg_partitioner_murmur2_random(t->rkt, msgs[i].key,
                                                                msgs[i].key_len, t->nparts, NULL,
                                                                NULL);
-        int rc = bp_wait(p, t, part, bytes);
+        int rc = bp_hold(p, t, part, bytes);
         if (rc) {
             *refused = rc;
             break;
         }
         msgs[i].partition = part;
-        t->parts[part].pending_records++;
-        t->parts[part].pending_bytes += bytes;
     }
     atomic_fetch_sub(&p->waiters, 1);
     pthread_mutex_unlock(&p->lock);
@@ -857,15 +875,8 @@ static size_t send_chunk(moose__producer *p, prod_topic *t, moose__send_item *it
             }
         }
         from = full;
-        if (from == limit || refuses_waits(p))
+        if (from == limit || !wait_for_room(p, deadline))
             break;
-        /* A full local queue drains as deliveries come back: wait for room, within limits. */
-        int64_t now = moose__kafka_now_ms();
-        if (*deadline < 0)
-            *deadline = now + p->kafka->send_timeout_ms;
-        if (now >= *deadline)
-            break;
-        moose__kafka_sleep_ms(1);
     }
     if (from < limit) {
         batch_undo(p, t, msgs, from, limit, watched);
